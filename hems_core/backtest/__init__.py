@@ -1,0 +1,1 @@
+"""Closed-loop runs of controllers over scenarios, baselines and KPIs."""

@@ -1,0 +1,74 @@
+"""The ``hems`` command.
+
+Each area of the library registers its own sub-commands from a small ``cli`` module
+(``hems_core/<area>/cli.py`` exposing ``register(subparsers)``). Those modules keep their
+top-level imports light and import heavy dependencies inside the handlers, so ``hems --help``
+stays fast and one area's optional extras never break another area's commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import __version__
+
+#: Modules that contribute sub-commands. A module that is missing is skipped, so areas can land
+#: independently.
+COMMAND_MODULES: tuple[str, ...] = (
+    "hems_core.demo",
+    "hems_core.optimize.cli",
+    "hems_core.tariffs.cli",
+    "hems_core.forecast.cli",
+    "hems_core.devices.cli",
+    "hems_core.sim.cli",
+    "hems_core.backtest.cli",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="hems",
+        description="Home energy management for bidirectional EVs (V2H/V2B).",
+    )
+    parser.add_argument("--version", action="version", version=f"hems {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name is not None and name.startswith(err.name):
+                continue  # the area has not landed yet
+            raise
+        register: Callable[[Any], None] = module.register
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hems`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return handler(args)
+    except CliError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Device drivers: wallboxes, PV inverters and P1 meters (sans-IO codecs + asyncio transports)."""

@@ -1,0 +1,1 @@
+"""Forecasts: household load, PV, EV habits and the price tail."""

@@ -1,0 +1,1 @@
+"""The MPC optimiser: one model assembled as a sparse QP, several solver backends, the Plan."""

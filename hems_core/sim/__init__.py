@@ -1,0 +1,1 @@
+"""Physical home model and device simulators speaking the real protocols on loopback."""

@@ -1,0 +1,1 @@
+"""Price inputs to a canonical 15-minute PriceSeries, tariff composition and capacity tariffs."""
