@@ -1,0 +1,94 @@
+"""The demo scenario loads real data and the demo's strategies keep their promises."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hems_core.cli import main
+from hems_core.demo import (
+    DEFAULT_SCENARIO,
+    evaluate,
+    plan_cheapest_quarters,
+    plan_plug_and_charge,
+    run_demo,
+)
+from hems_core.scenario import ScenarioError, load_scenario
+
+
+def test_scenario_loads_aligned_real_series() -> None:
+    sc = load_scenario(DEFAULT_SCENARIO)
+    assert sc.steps == 96
+    assert sc.start.minute % 15 == 0
+    for arr in (sc.spot_eur_kwh, sc.import_eur_kwh, sc.pv_kw, sc.load_kw):
+        assert arr.shape == (96,)
+        assert np.all(np.isfinite(arr))
+    # Dutch October prices: tens of EUR/MWh, not thousands (unit conversion happened).
+    assert 0.0 < float(np.mean(sc.spot_eur_kwh)) < 0.5
+    assert np.all(sc.import_eur_kwh > sc.spot_eur_kwh)  # fees and VAT on top
+    assert np.all(sc.pv_kw >= 0) and float(np.max(sc.pv_kw)) > 0.5  # a day with some sun
+    assert float(np.sum(sc.load_kw) * 0.25) == pytest.approx(9.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("planner", [plan_plug_and_charge, plan_cheapest_quarters])
+def test_strategies_reach_target_within_limits(planner: object) -> None:
+    sc = load_scenario(DEFAULT_SCENARIO)
+    power = planner(sc)  # type: ignore[operator]
+    assert np.all(power >= 0) and np.all(power <= sc.ev.max_charge_kw + 1e-9)
+    out = evaluate(sc, "x", power)
+    assert out.ev_soc_at_departure == pytest.approx(sc.ev.target_soc, abs=1e-4)
+    departure_step = int((sc.ev.departure - sc.start).total_seconds() // 900)
+    assert np.all(power[departure_step:] == 0)
+
+
+def test_cheapest_quarters_is_never_dearer_than_plug_and_charge() -> None:
+    summary = run_demo(DEFAULT_SCENARIO)
+    costs = {s["strategy"]: s["cost_eur"] for s in summary["strategies"]}
+    assert costs["cheapest_quarters"] < costs["plug_and_charge"]
+
+
+def test_cli_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["steps"] == 96
+    assert {s["strategy"] for s in data["strategies"]} >= {"plug_and_charge", "cheapest_quarters"}
+
+
+def test_cli_demo_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    assert "cheapest_quarters" in capsys.readouterr().out
+
+
+def test_broken_scenario_gives_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "sc"
+    shutil.copytree(DEFAULT_SCENARIO, folder)
+    prices = folder / "prices.csv"
+    lines = prices.read_text().splitlines()
+    prices.write_text("\n".join([*lines[:10], "2025-10-07T14:00:00Z,not-a-number", *lines[10:]]))
+    with pytest.raises(ScenarioError, match="prices.csv"):
+        load_scenario(folder)
+    assert main(["demo", "--scenario", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_missing_data_and_bad_start_are_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "sc"
+    shutil.copytree(DEFAULT_SCENARIO, folder)
+    yaml_path = folder / "scenario.yaml"
+    text = yaml_path.read_text()
+    yaml_path.write_text(text.replace('"2025-10-07T16:00:00+02:00"', '"2025-10-07T16:07:00+02:00"'))
+    with pytest.raises(ScenarioError, match="clock quarter"):
+        load_scenario(folder)
+    yaml_path.write_text(text.replace("hours: 24", "hours: 2400"))
+    with pytest.raises(ScenarioError, match="no value for"):
+        load_scenario(folder)
+    yaml_path.write_text("- not a mapping\n")
+    with pytest.raises(ScenarioError, match="mapping"):
+        load_scenario(yaml_path)
