@@ -1,1 +1,32 @@
-"""Forecasts: household load, PV, EV habits and the price tail."""
+"""Forecasts for the planner: household load, PV, EV habits — with measured accuracy.
+
+- :mod:`.load` — household load (without EV and battery) from 15-minute history: similar-day
+  weighted quantiles (recency, weekday, holidays), blended with the last hours, optional
+  temperature sensitivity. :func:`forecast_load`.
+- :mod:`.pv` — PV from Home Assistant forecast sources (Forecast.Solar ``wh_hours``, Solcast's
+  ``detailedForecast`` attributes with P10/P50/P90) with a clear-sky fallback whose cloudiness
+  correction is learned from measured production. :func:`forecast_pv`.
+- :mod:`.ev` — plug-in, departure and energy-need habits per vehicle and weekday.
+- :mod:`.evaluate` — rolling-origin evaluation against naive baselines (``hems forecast evaluate``).
+
+Every forecast is a :class:`QuantileForecast`: average kW per 15-minute step (P10/P50/P90 numpy
+arrays, read-only) from a UTC quarter boundary — what :mod:`hems_core.optimize` consumes.
+
+The **price tail** beyond the published day-ahead horizon is *not* here: one implementation for the
+project lives in :mod:`hems_core.tariffs.tail` (prices are a tariff concern; the planner asks the
+tariffs package for a full-horizon price series).
+"""
+
+from .errors import ForecastError, ForecastInputError, InsufficientHistoryError
+from .load import LoadForecastConfig, fallback_load_forecast, forecast_load
+from .types import QuantileForecast
+
+__all__ = [
+    "ForecastError",
+    "ForecastInputError",
+    "InsufficientHistoryError",
+    "LoadForecastConfig",
+    "QuantileForecast",
+    "fallback_load_forecast",
+    "forecast_load",
+]
