@@ -18,15 +18,26 @@ tariffs package for a full-horizon price series).
 """
 
 from .errors import ForecastError, ForecastInputError, InsufficientHistoryError
+from .ev import ChargingSession, DepartureEstimate, EvHabits, learn_habits
 from .load import LoadForecastConfig, fallback_load_forecast, forecast_load
+from .pv import ClearSkyPv, PvCorrection, PvSource, forecast_pv, learn_pv_correction
 from .types import QuantileForecast
 
 __all__ = [
+    "ChargingSession",
+    "ClearSkyPv",
+    "DepartureEstimate",
+    "EvHabits",
     "ForecastError",
     "ForecastInputError",
     "InsufficientHistoryError",
     "LoadForecastConfig",
+    "PvCorrection",
+    "PvSource",
     "QuantileForecast",
     "fallback_load_forecast",
     "forecast_load",
+    "forecast_pv",
+    "learn_habits",
+    "learn_pv_correction",
 ]
