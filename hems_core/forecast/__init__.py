@@ -17,11 +17,45 @@ project lives in :mod:`hems_core.tariffs.tail` (prices are a tariff concern; the
 tariffs package for a full-horizon price series).
 """
 
-from .errors import ForecastError, ForecastInputError, InsufficientHistoryError
-from .ev import ChargingSession, DepartureEstimate, EvHabits, learn_habits
-from .load import LoadForecastConfig, fallback_load_forecast, forecast_load
-from .pv import ClearSkyPv, PvCorrection, PvSource, forecast_pv, learn_pv_correction
-from .types import QuantileForecast
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import ForecastError, ForecastInputError, InsufficientHistoryError
+    from .ev import ChargingSession, DepartureEstimate, EvHabits, learn_habits
+    from .load import LoadForecastConfig, fallback_load_forecast, forecast_load
+    from .pv import ClearSkyPv, PvCorrection, PvSource, forecast_pv, learn_pv_correction
+    from .types import QuantileForecast
+
+# Lazy exports: ``hems --help`` imports ``hems_core.forecast.cli`` and must not pay for numpy.
+_EXPORTS = {
+    "ForecastError": "errors",
+    "ForecastInputError": "errors",
+    "InsufficientHistoryError": "errors",
+    "ChargingSession": "ev",
+    "DepartureEstimate": "ev",
+    "EvHabits": "ev",
+    "learn_habits": "ev",
+    "LoadForecastConfig": "load",
+    "fallback_load_forecast": "load",
+    "forecast_load": "load",
+    "ClearSkyPv": "pv",
+    "PvCorrection": "pv",
+    "PvSource": "pv",
+    "forecast_pv": "pv",
+    "learn_pv_correction": "pv",
+    "QuantileForecast": "types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "ChargingSession",

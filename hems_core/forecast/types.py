@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,9 @@ import numpy as np
 
 from .errors import ForecastInputError
 from .timegrid import STEP_H, STEP_S, FloatArray, IntArray, from_epoch_s, grid_epochs
+
+RECORDER_ATTRIBUTE_LIMIT = 16384
+"""Home Assistant's recorder limit for a state's attributes (bytes of JSON)."""
 
 
 def _frozen(arr: FloatArray) -> FloatArray:
@@ -98,3 +102,31 @@ class QuantileForecast:
             "sources": sorted(set(self.source)),
             "notes": list(self.notes),
         }
+
+    def as_attributes(self, max_bytes: int = RECORDER_ATTRIBUTE_LIMIT) -> dict[str, Any]:
+        """:meth:`as_dict` shrunk until its JSON fits ``max_bytes``.
+
+        Home Assistant's recorder drops state attributes above 16 KiB, so first precision is
+        reduced (3 → 1 decimals), then steps are averaged to hours, then P10 is dropped.
+        """
+        for decimals in (3, 2, 1):
+            d = self.as_dict(decimals=decimals)
+            if _json_size(d) <= max_bytes:
+                return d
+        hourly = self.as_dict(decimals=1)
+        n = self.steps - self.steps % 4
+        for key in ("p10", "p50", "p90"):
+            arr = getattr(self, key)[:n].reshape(-1, 4).mean(axis=1)
+            hourly[key] = [round(float(v), 1) for v in arr]
+        hourly["step_minutes"] = 60
+        if _json_size(hourly) <= max_bytes:
+            return hourly
+        del hourly["p10"]
+        while _json_size(hourly) > max_bytes and hourly["p50"]:
+            hourly["p50"] = hourly["p50"][:-1]
+            hourly["p90"] = hourly["p90"][:-1]
+        return hourly
+
+
+def _json_size(d: dict[str, Any]) -> int:
+    return len(json.dumps(d, separators=(",", ":")).encode())
