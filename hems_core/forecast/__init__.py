@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .errors import ForecastError, ForecastInputError, InsufficientHistoryError
     from .ev import ChargingSession, DepartureEstimate, EvHabits, learn_habits
-    from .load import LoadForecastConfig, fallback_load_forecast, forecast_load
+    from .load import (
+        LoadForecastConfig,
+        derive_household_load,
+        fallback_load_forecast,
+        forecast_load,
+    )
     from .pv import ClearSkyPv, PvCorrection, PvSource, forecast_pv, learn_pv_correction
     from .types import QuantileForecast
 
@@ -39,6 +44,7 @@ _EXPORTS = {
     "EvHabits": "ev",
     "learn_habits": "ev",
     "LoadForecastConfig": "load",
+    "derive_household_load": "load",
     "fallback_load_forecast": "load",
     "forecast_load": "load",
     "ClearSkyPv": "pv",
@@ -69,6 +75,7 @@ __all__ = [
     "PvCorrection",
     "PvSource",
     "QuantileForecast",
+    "derive_household_load",
     "fallback_load_forecast",
     "forecast_load",
     "forecast_pv",

@@ -3,6 +3,8 @@
 - ``hems forecast evaluate --history CSV [--column NAME] [--json]``: rolling-origin evaluation of
   the household-load forecast against the naive baselines (yesterday, last week); see
   :mod:`hems_core.forecast.evaluate`.
+- ``hems forecast evaluate-pv --history CSV --lat --lon --tilt --azimuth``: day-ahead evaluation
+  of the clear-sky PV fallback against yesterday's production.
 - ``hems forecast ev-habits --sessions CSV [--json]``: learned plug-in / departure / energy habits
   per vehicle and weekday; see :mod:`hems_core.forecast.ev`.
 
@@ -45,6 +47,25 @@ def register(subparsers: Any) -> None:
     ev.add_argument("--max-origins", type=int, help="evaluate at most N evenly spread origins")
     ev.add_argument("--json", action="store_true", help="print the full result as JSON")
     ev.set_defaults(handler=_evaluate)
+
+    pv = sub.add_parser(
+        "evaluate-pv",
+        help="day-ahead evaluation of the clear-sky PV fallback vs yesterday",
+        description=(
+            "Learn calibration and cloudiness from measurements before each midnight, forecast "
+            "the next day, compare with the measurements and with yesterday's production."
+        ),
+    )
+    pv.add_argument("--history", required=True, help="CSV with measured PV (kWh or kW column)")
+    pv.add_argument("--column", help="production column (default: detected)")
+    pv.add_argument("--lat", type=float, required=True)
+    pv.add_argument("--lon", type=float, required=True)
+    pv.add_argument("--tilt", type=float, required=True, help="degrees from horizontal")
+    pv.add_argument("--azimuth", type=float, required=True, help="degrees, 180 = south")
+    pv.add_argument("--kwp", type=float, default=1.0, help="installed kWp (default 1)")
+    pv.add_argument("--max-origins", type=int, help="evaluate at most N evenly spread days")
+    pv.add_argument("--json", action="store_true", help="print the result as JSON")
+    pv.set_defaults(handler=_evaluate_pv)
 
     hb = sub.add_parser(
         "ev-habits",
@@ -114,6 +135,37 @@ def _evaluate(args: argparse.Namespace) -> int:
             + "".join(f"{row[m]:>11.5f}" if row[m] is not None else f"{'-':>11}" for m in row)
         )
     print(f"P90 coverage {s['p90_coverage']}")
+    return 0
+
+
+def _evaluate_pv(args: argparse.Namespace) -> int:
+    from hems_core.cli import CliError
+
+    from .errors import ForecastError
+    from .evaluate import evaluate_pv_fallback
+    from .history import read_energy_csv
+    from .pv import ClearSkyPv
+    from .timegrid import to_quarter_grid
+
+    try:
+        model = ClearSkyPv(args.lat, args.lon, args.tilt, args.azimuth, args.kwp)
+        hist = read_energy_csv(args.history, args.column)
+        g0, grid = to_quarter_grid(hist.epochs, hist.energy_kwh, interval_s=hist.interval_s)
+        result = evaluate_pv_fallback(
+            g0, grid, model, interval_s=max(hist.interval_s, 900), max_origins=args.max_origins
+        )
+    except ForecastError as err:
+        raise CliError(str(err)) from err
+    result = {"history": {"path": hist.path, "column": hist.column}, **result}
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    s = result["summary_24h"]
+    print(f"history   {hist.path} [{hist.column}], {result['origins']} days ({result['unit']})")
+    print(f"MAE       model {s['mae']['model']}  yesterday {s['mae']['yesterday']}")
+    print(f"RMSE      model {s['rmse']['model']}  yesterday {s['rmse']['yesterday']}")
+    print(f"daily energy within P10-P90: {s['daily_energy_in_p10_p90']}")
     return 0
 
 

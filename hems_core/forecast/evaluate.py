@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import ForecastInputError, InsufficientHistoryError
 from .load import LoadForecastConfig, _build_history, _forecast_kwh, _zone
+from .pv import ClearSkyPv
 from .timegrid import QUARTERS_PER_DAY, STEP_S, FloatArray, from_epoch_s, local_keys
 
 METHODS = ("model", "yesterday", "last_week")
@@ -145,4 +146,89 @@ def evaluate_load_forecast(
         "config": asdict(cfg),
         "summary_24h": summary,
         "per_horizon_hour": per_hour,
+    }
+
+
+def evaluate_pv_fallback(
+    grid_start: int,
+    grid: FloatArray,
+    model: ClearSkyPv,
+    *,
+    interval_s: int = STEP_S,
+    lookback_days: int = 30,
+    warmup_days: int = 14,
+    max_origins: int | None = None,
+) -> dict[str, Any]:
+    """Day-ahead evaluation of the clear-sky fallback (learned calibration and cloudiness).
+
+    Origins are every UTC midnight after the warm-up; the forecast for the next 24 h uses only
+    measurements before the origin, like :func:`evaluate_load_forecast`. The baseline is
+    *yesterday* (persistence of the last 24 h). Errors are compared at the history's own
+    resolution (``interval_s``), so hourly measurements are not judged against 15-minute detail.
+    """
+    from .pv import forecast_pv, learn_pv_correction
+
+    if grid_start % STEP_S or interval_s % STEP_S:
+        raise ForecastInputError("grid_start and interval_s must be whole quarters")
+    agg = interval_s // STEP_S
+    first = (grid_start // 86400 + warmup_days) * 86400
+    last = grid_start + (grid.size - 96) * STEP_S
+    if first > last:
+        raise InsufficientHistoryError("PV history too short for the warm-up and one day")
+    origins = np.arange(first, last + 1, 86400, dtype=np.int64)
+    if max_origins is not None and origins.size > max_origins:
+        pick = np.unique(np.linspace(0, origins.size - 1, max_origins).round().astype(int))
+        origins = origins[pick]
+    epochs = grid_start + STEP_S * np.arange(grid.size, dtype=np.int64)
+    rows: dict[str, list[FloatArray]] = {
+        "actual": [],
+        "model": [],
+        "p10": [],
+        "p90": [],
+        "yesterday": [],
+    }
+    for o in origins:
+        i0 = int((o - grid_start) // STEP_S)
+        corr = learn_pv_correction(
+            model,
+            epochs[:i0],
+            grid[:i0],
+            now=int(o),
+            lookback_days=lookback_days,
+            interval_s=STEP_S,
+        )
+        fc = forecast_pv(start=int(o), steps=96, now=int(o), clearsky=model, correction=corr)
+
+        def per_interval(x: FloatArray) -> FloatArray:
+            out: FloatArray = x.reshape(-1, agg).sum(axis=1)
+            return out
+
+        rows["actual"].append(per_interval(grid[i0 : i0 + 96]))
+        rows["yesterday"].append(per_interval(grid[i0 - 96 : i0]))
+        rows["model"].append(per_interval(fc.energy_kwh("p50")))
+        rows["p10"].append(per_interval(fc.energy_kwh("p10")))
+        rows["p90"].append(per_interval(fc.energy_kwh("p90")))
+    a = np.vstack(rows["actual"])
+    valid = np.isfinite(a) & np.isfinite(np.vstack(rows["yesterday"]))
+    res: dict[str, Any] = {"mae": {}, "rmse": {}}
+    for m in ("model", "yesterday"):
+        e = (a - np.vstack(rows[m]))[valid]
+        res["mae"][m] = _r(np.mean(np.abs(e)))
+        res["rmse"][m] = _r(np.sqrt(np.mean(e**2)))
+    e10 = (a - np.vstack(rows["p10"]))[valid]
+    e90 = (a - np.vstack(rows["p90"]))[valid]
+    res["pinball_p10"] = _r(np.mean(_pinball(e10, 0.1)))
+    res["pinball_p90"] = _r(np.mean(_pinball(e90, 0.9)))
+    day_a = np.where(valid, a, 0.0).sum(axis=1)
+    day_lo = np.vstack(rows["p10"]).sum(axis=1)
+    day_hi = np.vstack(rows["p90"]).sum(axis=1)
+    res["daily_energy_in_p10_p90"] = _r(np.mean((day_a >= day_lo) & (day_a <= day_hi)))
+    res["n"] = int(valid.sum())
+    return {
+        "unit": f"kWh per {interval_s // 60} min",
+        "origins": int(origins.size),
+        "first_origin": from_epoch_s(int(origins[0])).isoformat(),
+        "last_origin": from_epoch_s(int(origins[-1])).isoformat(),
+        "model": asdict(model),
+        "summary_24h": res,
     }

@@ -51,6 +51,7 @@ from .timegrid import (
     floor_quarter,
     from_epoch_s,
     grid_epochs,
+    infer_interval_s,
     local_keys,
     ordinal_weekday,
     to_epoch_array,
@@ -405,7 +406,7 @@ def forecast_load(
         tgrid: FloatArray | None = None
         if temps is not None:
             _, tgrid_raw = to_quarter_grid(epochs[keep], temps[keep], interval_s=interval_s)
-            step = interval_s or STEP_S
+            step = interval_s or infer_interval_s(epochs[keep])
             # to_quarter_grid splits/sums energies; temperatures are intensive: undo that
             factor = (STEP_S / step) if step <= STEP_S else (step / STEP_S)
             tgrid = tgrid_raw / factor if step <= STEP_S else tgrid_raw * factor
@@ -460,3 +461,38 @@ def fallback_load_forecast(
         source=("default",) * horizon_steps,
         notes=(f"fallback load forecast: {reason}",),
     )
+
+
+def derive_household_load(
+    grid_import_kwh: npt.ArrayLike,
+    grid_export_kwh: npt.ArrayLike | None = None,
+    pv_kwh: npt.ArrayLike | None = None,
+    ev_charge_kwh: npt.ArrayLike | None = None,
+    ev_discharge_kwh: npt.ArrayLike | None = None,
+    battery_charge_kwh: npt.ArrayLike | None = None,
+    battery_discharge_kwh: npt.ArrayLike | None = None,
+) -> FloatArray:
+    """Household load per interval from meter readings: what the house used, EV/battery excluded.
+
+    ``import − export + pv − ev_charge + ev_discharge − battery_charge + battery_discharge``,
+    clipped at zero (meters are not read at exactly the same instant). The load forecast must
+    learn from this, not from grid import, or it would learn the EV's and the optimiser's own
+    past decisions. Arrays align element by element; a missing (NaN) term makes the result NaN.
+    """
+    total = values_array(np.atleast_1d(np.asarray(grid_import_kwh, dtype=np.float64)), "import")
+    for arr, sign, name in (
+        (grid_export_kwh, -1.0, "export"),
+        (pv_kwh, 1.0, "pv"),
+        (ev_charge_kwh, -1.0, "ev_charge"),
+        (ev_discharge_kwh, 1.0, "ev_discharge"),
+        (battery_charge_kwh, -1.0, "battery_charge"),
+        (battery_discharge_kwh, 1.0, "battery_discharge"),
+    ):
+        if arr is None:
+            continue
+        a = values_array(np.atleast_1d(np.asarray(arr, dtype=np.float64)), name)
+        if a.size != total.size:
+            raise ForecastInputError(f"{name}: {a.size} values, import has {total.size}")
+        total = total + sign * a
+    out: FloatArray = np.where(np.isnan(total), np.nan, np.maximum(total, 0.0))
+    return out

@@ -15,6 +15,7 @@ from hems_core.forecast.load import (
     FALLBACK_P50_KW,
     LoadForecastConfig,
     _weighted_quantiles,
+    derive_household_load,
     forecast_load,
 )
 from hems_core.forecast.timegrid import STEP_S, local_keys
@@ -234,3 +235,52 @@ def test_origin_is_floored_to_quarter() -> None:
     origin = datetime.fromtimestamp(int(epochs[-1]) + STEP_S, tz=UTC) + timedelta(minutes=7)
     fc = forecast_load(epochs, vals, origin=origin, horizon_steps=4, tz=TZ)
     assert fc.start == origin - timedelta(minutes=7)
+
+
+def test_derive_household_load_removes_ev_and_battery() -> None:
+    load = derive_household_load(
+        grid_import_kwh=[1.0, 0.0, 2.0],
+        grid_export_kwh=[0.0, 0.5, 0.0],
+        pv_kwh=[0.0, 1.0, 0.0],
+        ev_charge_kwh=[0.8, 0.0, 0.0],
+        ev_discharge_kwh=[0.0, 0.0, 0.5],
+        battery_charge_kwh=[0.0, 0.2, 0.0],
+        battery_discharge_kwh=[0.0, 0.0, 0.0],
+    )
+    assert load.tolist() == pytest.approx([0.2, 0.3, 2.5])
+    assert derive_household_load([0.1], ev_charge_kwh=[0.2]).tolist() == [0.0]
+    assert np.isnan(derive_household_load([np.nan], pv_kwh=[1.0])[0])
+    with pytest.raises(ForecastInputError):
+        derive_household_load([1.0, 2.0], pv_kwh=[1.0])
+
+
+def test_hourly_temperatures_are_intensive() -> None:
+    """Hourly temperatures must not be split into quarters like energy (a bug magnet)."""
+    rng = np.random.default_rng(3)
+    days = 42
+    epochs = START + 3600 * np.arange(days * 24, dtype=np.int64)
+    day_temp = rng.uniform(-2, 14, size=days)
+    temps = np.repeat(day_temp, 24)
+    vals = (0.05 + 0.006 * np.maximum(16 - temps, 0)) * 4 + rng.exponential(0.02, temps.size)
+    origin = int(epochs[-1]) + 3600
+    day, _ = local_keys(np.array([origin], dtype=np.int64), TZ)
+    target = date.fromordinal(int(day[0]))
+    cold = forecast_load(
+        epochs,
+        vals,
+        origin=origin,
+        horizon_steps=96,
+        tz=TZ,
+        temperature_c=temps,
+        future_temperature_c={target: -8.0},
+    )
+    mild = forecast_load(
+        epochs,
+        vals,
+        origin=origin,
+        horizon_steps=96,
+        tz=TZ,
+        temperature_c=temps,
+        future_temperature_c={target: 15.0},
+    )
+    assert cold.energy_kwh().sum() > 1.3 * mild.energy_kwh().sum()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hems_core.forecast.errors import ForecastInputError
+from hems_core.cli import main
+from hems_core.forecast.errors import ForecastInputError, InsufficientHistoryError
+from hems_core.forecast.evaluate import evaluate_pv_fallback
 from hems_core.forecast.history import read_energy_csv
 from hems_core.forecast.pv import (
     ClearSkyPv,
@@ -24,7 +27,7 @@ from hems_core.forecast.pv import (
     periods_to_grid,
     solar_position,
 )
-from hems_core.forecast.timegrid import STEP_S, to_epoch_s
+from hems_core.forecast.timegrid import STEP_S, to_epoch_s, to_quarter_grid
 
 CEST = timezone(timedelta(hours=2))
 DATA = Path(__file__).parent / "data" / "pv_nl_utrecht_2015_05_16_06_30_hourly.csv"
@@ -417,3 +420,56 @@ def test_utrecht_measured_calibrates_and_covers() -> None:
         days += 1
         inside += fc.energy_kwh("p10").sum() <= actual <= fc.energy_kwh("p90").sum() * 1.001
     assert inside / days >= 0.6
+
+
+def test_clear_sky_fallback_beats_persistence_on_utrecht(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Day-ahead on real measurements: the learned fallback beats "same as yesterday" in MAE
+    and RMSE (whole 2014–2017 series: MAE 0.0559 vs 0.0611 kWh/kWp per hour)."""
+    rc = main(
+        [
+            "forecast",
+            "evaluate-pv",
+            "--history",
+            str(DATA),
+            "--lat",
+            "51.97",
+            "--lon",
+            "5.33",
+            "--tilt",
+            "30",
+            "--azimuth",
+            "170",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    s = out["summary_24h"]
+    assert out["unit"] == "kWh per 60 min"
+    assert out["origins"] == 32
+    assert s["mae"]["model"] < s["mae"]["yesterday"]
+    assert s["rmse"]["model"] < s["rmse"]["yesterday"]
+    assert 0.5 <= s["daily_energy_in_p10_p90"] <= 1.0
+
+
+def test_evaluate_pv_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [
+        "forecast",
+        "evaluate-pv",
+        "--history",
+        str(DATA),
+        "--lon",
+        "5.33",
+        "--tilt",
+        "30",
+        "--azimuth",
+        "170",
+    ]
+    assert main([*args, "--lat", "123"]) == 2
+    assert "latitude" in capsys.readouterr().err
+    h = read_energy_csv(DATA)
+    g0, grid = to_quarter_grid(h.epochs[:240], h.energy_kwh[:240], interval_s=3600)
+    with pytest.raises(InsufficientHistoryError):
+        evaluate_pv_fallback(g0, grid, UTRECHT, interval_s=3600)
