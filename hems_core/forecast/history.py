@@ -12,7 +12,10 @@ Units come from the suffix: ``_kwh`` and ``_wh`` are energy per interval, ``_kw`
 from __future__ import annotations
 
 import csv
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -139,3 +142,53 @@ def read_energy_csv(path: str | Path, column: str | None = None) -> EnergyHistor
     scale, is_energy = unit if unit is not None else (1.0, True)
     kwh = vals * scale if is_energy else vals * scale * interval / 3600.0
     return EnergyHistory(epochs, kwh, interval, column, str(p))
+
+
+_UNIT_SCALE: dict[str, float] = {"wh": 1e-3, "kwh": 1.0, "mwh": 1e3}
+
+
+def from_statistics_rows(
+    rows: Sequence[Mapping[str, object]], *, unit: str = "kWh"
+) -> tuple[IntArray, FloatArray]:
+    """Interval energies from Home Assistant recorder statistics rows (hourly or 5-minute).
+
+    Each row has ``start`` (epoch seconds as the Python API returns it, epoch milliseconds as the
+    websocket API returns it, a datetime, or an ISO string) and either ``change`` (energy of the
+    period) or ``sum`` (cumulative at the period's end; the energy is then the difference to the
+    previous row, so the first row and any row after a gap in ``sum`` is NaN). Negative
+    energies (a meter swap the recorder did not catch) become NaN. ``unit`` is the statistic's
+    unit (Wh, kWh or MWh). Rows without a usable ``start`` are skipped.
+    """
+    scale = _UNIT_SCALE.get(unit.lower())
+    if scale is None:
+        raise ForecastInputError(f"unsupported energy unit {unit!r} (Wh, kWh or MWh)")
+    parsed: list[tuple[int, float, float]] = []
+    for r in rows:
+        start = r.get("start")
+        try:
+            if isinstance(start, int | float) and not isinstance(start, bool):
+                epoch = int(start / 1000) if abs(start) > 1e11 else int(start)
+            elif isinstance(start, str | datetime):
+                epoch = to_epoch_s(start)
+            else:
+                continue
+        except (ForecastInputError, OverflowError, ValueError):
+            continue
+        parsed.append((epoch, _as_float(r.get("change")), _as_float(r.get("sum"))))
+    parsed.sort()
+    epochs = np.array([p[0] for p in parsed], dtype=np.int64)
+    change = np.array([p[1] for p in parsed])
+    total = np.array([p[2] for p in parsed])
+    if epochs.size == 0:
+        return epochs, np.zeros(0)
+    from_sum = np.concatenate([[np.nan], np.diff(total)])
+    energy = np.where(np.isfinite(change), change, from_sum) * scale
+    energy = np.where(energy < 0, np.nan, energy)
+    return epochs, energy
+
+
+def _as_float(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        x = float(value)
+        return x if math.isfinite(x) else math.nan
+    return math.nan

@@ -11,7 +11,7 @@ import pytest
 from hems_core.cli import main
 from hems_core.forecast.errors import ForecastInputError, InsufficientHistoryError
 from hems_core.forecast.evaluate import EvaluationOptions, evaluate_load_forecast
-from hems_core.forecast.history import read_energy_csv
+from hems_core.forecast.history import from_statistics_rows, read_energy_csv
 from hems_core.forecast.timegrid import STEP_S, from_epoch_s, to_quarter_grid
 
 FLUVIUS = Path("/work/shared/data/household_load_be_fluvius_2022_15min.csv")
@@ -159,3 +159,30 @@ def test_cli_evaluate_text_and_errors(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["forecast", "evaluate", "--history", str(tmp_path / "nope.csv")]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert main(["forecast", "evaluate", "--history", str(p), "--column", "nope"]) == 2
+
+
+def test_recorder_statistics_rows() -> None:
+    """Rows as Home Assistant's recorder returns them: hourly, ``start`` in seconds (Python API)
+    or milliseconds (websocket), ``change`` or cumulative ``sum``."""
+    t0 = 1735689600.0
+    rows_sum = [
+        {"start": t0 + 3600 * i, "end": t0 + 3600 * (i + 1), "sum": s}
+        for i, s in enumerate([10.0, 10.4, 11.0, None, 12.0, 11.5])
+    ]
+    epochs, kwh = from_statistics_rows(rows_sum)
+    assert epochs.tolist() == [int(t0) + 3600 * i for i in range(6)]
+    assert np.isnan(kwh[0])  # no previous cumulative value
+    assert kwh[1:3].tolist() == pytest.approx([0.4, 0.6])
+    assert np.isnan(kwh[3])
+    assert np.isnan(kwh[4])
+    assert np.isnan(kwh[5])  # negative: a meter swap
+    rows_change = [{"start": (t0 + 300 * i) * 1000, "change": 50.0} for i in range(3)]
+    rows_change.append({"start": None, "change": 1.0})
+    epochs, wh = from_statistics_rows(rows_change, unit="Wh")
+    assert epochs.tolist() == [int(t0) + 300 * i for i in range(3)]
+    assert wh.tolist() == pytest.approx([0.05] * 3)
+    iso = [{"start": "2025-01-01T00:00:00+00:00", "change": 1}]
+    assert from_statistics_rows(iso)[0].tolist() == [int(t0)]
+    assert from_statistics_rows([])[0].size == 0
+    with pytest.raises(ForecastInputError, match="unit"):
+        from_statistics_rows(iso, unit="J")
