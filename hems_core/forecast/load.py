@@ -161,14 +161,13 @@ def _build_history(
     first_day = int(day[0])
     n_days = int(day[-1]) - first_day + 1
     row = day - first_day
-    total = np.zeros((n_days, QUARTERS_PER_DAY))
-    count = np.zeros((n_days, QUARTERS_PER_DAY))
+    days = np.full((n_days, QUARTERS_PER_DAY), np.nan)
     ok = np.isfinite(grid)
-    # A repeated autumn hour lands twice on the same local quarter: average the two.
-    np.add.at(total, (row[ok], quarter[ok]), grid[ok])
-    np.add.at(count, (row[ok], quarter[ok]), 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        days = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
+    # The repeated autumn hour lands twice on the same local quarter: keep the first occurrence.
+    # (Averaging would let the second, later one leak into a forecast made between the two.)
+    flat = (row * QUARTERS_PER_DAY + quarter)[ok]
+    cells, first = np.unique(flat, return_index=True)
+    days.flat[cells] = grid[ok][first]
     years = range(
         date.fromordinal(first_day).year - 1, date.fromordinal(first_day + n_days).year + 3
     )

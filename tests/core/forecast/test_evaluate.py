@@ -186,3 +186,50 @@ def test_recorder_statistics_rows() -> None:
     assert from_statistics_rows([])[0].size == 0
     with pytest.raises(ForecastInputError, match="unit"):
         from_statistics_rows(iso, unit="J")
+
+
+@pytest.mark.parametrize("origin_offset_h", [0, 7.25, 13.5, 23.75])
+def test_evaluation_path_has_no_look_ahead(origin_offset_h: float) -> None:
+    """The evaluation builds one history for the whole year and masks the future; it must give
+    exactly what the operational path (history truncated at the origin) gives."""
+    from zoneinfo import ZoneInfo
+
+    from hems_core.forecast.load import LoadForecastConfig, _build_history, _forecast_kwh
+
+    grid = _household(50, seed=4)
+    tz = ZoneInfo("Europe/Brussels")
+    cfg = LoadForecastConfig()
+    origin = START + 40 * 86400 + int(origin_offset_h * 3600)
+    n_past = (origin - START) // STEP_S
+    full = _build_history(START, grid, tz, "BE", (), None)
+    cut = _build_history(START, grid[:n_past].copy(), tz, "BE", (), None)
+    a, _ = _forecast_kwh(full, origin, 192, cfg)
+    b, _ = _forecast_kwh(cut, origin, 192, cfg)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("hour_utc", [0.5, 1.5])
+def test_no_look_ahead_inside_the_repeated_autumn_hour(hour_utc: float) -> None:
+    """2022-10-30 02:00–03:00 local happens twice (00:00Z and 01:00Z): a forecast made during
+    the first one must not see the second."""
+    from zoneinfo import ZoneInfo
+
+    from hems_core.forecast.load import LoadForecastConfig, _build_history, _forecast_kwh
+
+    start = 1664575200  # 2022-10-01 00:00 Europe/Brussels (22:00Z)
+    grid = _household(40, seed=9)
+    tz = ZoneInfo("Europe/Brussels")
+    origin = 1667088000 + int(hour_utc * 3600)  # 2022-10-30T00:00Z + offset
+    n_past = (origin - start) // STEP_S
+    spoiled = grid.copy()
+    spoiled[n_past:] = 50.0  # anything after the origin is absurd
+    cfg = LoadForecastConfig()
+    full = _build_history(start, spoiled, tz, "BE", (), None)
+    cut = _build_history(start, grid[:n_past].copy(), tz, "BE", (), None)
+    a, _ = _forecast_kwh(full, origin, 192, cfg)
+    b, _ = _forecast_kwh(cut, origin, 192, cfg)
+    np.testing.assert_array_equal(a, b)
+    assert a.max() < 5.0
+    # the local 02:00 cell of that day holds the first (CEST) occurrence, not a mix with 50.0
+    first_0200 = (1667088000 - start) // STEP_S
+    assert full.days[29, 8] == grid[first_0200]  # row 29 = 2022-10-30
