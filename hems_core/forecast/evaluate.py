@@ -14,6 +14,7 @@ quarter-hours at or below the P90).
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -94,11 +95,14 @@ def evaluate_load_forecast(
     p90 = np.full((origins.size, h_steps), np.nan)
     lead = np.arange(h_steps)
     day_back = QUARTERS_PER_DAY * (lead // QUARTERS_PER_DAY + 1)
+    model_s = 0.0
     for k, o in enumerate(origins):
         i0 = int((o - grid_start) // STEP_S)
         idx = i0 + lead
         actual[k] = grid[idx]
+        t_fc = time.perf_counter()
         quant, _ = _forecast_kwh(hist, int(o), h_steps, cfg)
+        model_s += time.perf_counter() - t_fc
         fc["model"][k] = quant[1]
         p90[k] = quant[2]
         fc["yesterday"][k] = grid[idx - day_back]
@@ -146,6 +150,7 @@ def evaluate_load_forecast(
         "config": asdict(cfg),
         "summary_24h": summary,
         "per_horizon_hour": per_hour,
+        "timing": {"ms_per_forecast": round(1000 * model_s / max(origins.size, 1), 3)},
     }
 
 

@@ -284,3 +284,23 @@ def test_hourly_temperatures_are_intensive() -> None:
         future_temperature_c={target: 15.0},
     )
     assert cold.energy_kwh().sum() > 1.3 * mild.energy_kwh().sum()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"lookback_days": 0},
+        {"half_life_days": 0},
+        {"workday_weight": 1.5},
+        {"neighbour_quarters": 9},
+        {"blend_decay_hours": 0},
+    ],
+)
+def test_config_is_validated(kw: dict[str, float]) -> None:
+    with pytest.raises(ForecastInputError):
+        LoadForecastConfig(**kw)  # type: ignore[arg-type]
+
+
+def test_horizon_must_be_positive() -> None:
+    with pytest.raises(ForecastInputError, match="horizon"):
+        forecast_load([], [], origin=0, horizon_steps=0)
