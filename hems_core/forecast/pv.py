@@ -131,7 +131,11 @@ def parse_solcast(entries: Iterable[Any] | Mapping[str, Any] | None) -> Periods:
     if not starts:
         return _empty(skipped)
     s = np.array(starts, dtype=np.int64)
-    order = np.argsort(s, kind="stable")
+    # The glue may concatenate the per-day sensors' lists, which can overlap: keep one entry per
+    # period start (the last given, i.e. the newest list), or overlapping energy would add up.
+    rev_unique, rev_idx = np.unique(s[::-1], return_index=True)
+    order = (s.size - 1 - rev_idx).astype(np.int64)
+    skipped += s.size - rev_unique.size
     s = s[order]
     diffs = np.diff(s)
     length = int(np.median(diffs[diffs > 0])) if np.any(diffs > 0) else 1800
@@ -174,6 +178,9 @@ def parse_forecast_solar(
     items.sort()
     t = np.array([i[0] for i in items], dtype=np.int64)
     wh_arr = np.array([i[1] for i in items])
+    t, first = np.unique(t, return_index=True)  # the same instant written with two offsets
+    skipped += len(items) - t.size
+    wh_arr = wh_arr[first]
     if label == "end":
         prev = np.concatenate([[t[0] - max_period], t[:-1]])
         start = np.maximum(prev, t - max_period)

@@ -473,3 +473,23 @@ def test_evaluate_pv_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
     g0, grid = to_quarter_grid(h.epochs[:240], h.energy_kwh[:240], interval_s=3600)
     with pytest.raises(InsufficientHistoryError):
         evaluate_pv_fallback(g0, grid, UTRECHT, interval_s=3600)
+
+
+def test_overlapping_solcast_lists_do_not_double_count() -> None:
+    today = _solcast_detailed(hours=24)
+    keys = ("pv_estimate", "pv_estimate10", "pv_estimate90")
+    overlap = [{**e, **{k: e[k] * 2 for k in keys}} for e in today[40:]]  # a newer list
+    periods = parse_solcast(today + overlap)
+    assert periods.start.size == len(today)
+    assert periods.skipped == len(overlap)
+    kw, _ = periods_to_grid(periods, to_epoch_s(DAY), 96)
+    assert kw[1, 80] == pytest.approx(today[40]["pv_estimate"] * 2)  # the newest value wins
+    assert kw[1, 52] == pytest.approx(today[26]["pv_estimate"])  # not overlapped
+    assert kw[1, 20] == pytest.approx(today[10]["pv_estimate"])
+
+
+def test_same_instant_twice_in_forecast_solar() -> None:
+    payload = {"wh_hours": {"2025-06-14T10:00:00+00:00": 500, "2025-06-14T12:00:00+02:00": 700}}
+    p = parse_forecast_solar(payload)
+    assert p.start.size == 1
+    assert p.skipped == 1
