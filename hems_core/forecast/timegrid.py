@@ -1,0 +1,213 @@
+"""Time handling shared by the forecasters: UTC instants, 15-minute grids, local calendar keys.
+
+Internally every instant is an ``int64`` count of seconds since the Unix epoch (UTC). That keeps the
+arithmetic vectorised and free of naive/aware datetime mix-ups; local time is only used to derive
+calendar keys (local date, weekday, quarter of the local day) at the edge, through ``zoneinfo``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ForecastInputError
+
+STEP_S: Final = 900
+"""Length of one planning step in seconds (15 minutes)."""
+
+STEP_H: Final = 0.25
+"""Length of one planning step in hours."""
+
+QUARTERS_PER_DAY: Final = 96
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+TimestampLike = datetime | str | int | float | np.datetime64
+"""Accepted forms of one instant: aware datetime, ISO 8601 string, epoch seconds, datetime64."""
+
+
+def to_epoch_s(value: TimestampLike) -> int:
+    """Convert one instant to epoch seconds (UTC).
+
+    Naive datetimes and offset-less ISO strings are rejected: guessing a zone is how DST bugs start.
+    """
+    if isinstance(value, np.datetime64):
+        return int(value.astype("datetime64[s]").astype(np.int64))
+    if isinstance(value, bool):
+        raise ForecastInputError(f"not a timestamp: {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ForecastInputError(f"not a finite timestamp: {value!r}")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as err:
+            raise ForecastInputError(f"not an ISO 8601 timestamp: {value!r}") from err
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ForecastInputError(f"timestamp without a UTC offset: {value.isoformat()}")
+        return math.floor(value.timestamp())
+    raise ForecastInputError(f"not a timestamp: {value!r}")
+
+
+def to_epoch_array(values: Sequence[TimestampLike] | npt.NDArray[np.generic]) -> IntArray:
+    """Convert a sequence of instants to an ``int64`` epoch-seconds array."""
+    if isinstance(values, np.ndarray):
+        if np.issubdtype(values.dtype, np.datetime64):
+            return values.astype("datetime64[s]").astype(np.int64)
+        if np.issubdtype(values.dtype, np.integer):
+            return values.astype(np.int64)
+        if np.issubdtype(values.dtype, np.floating):
+            if not np.all(np.isfinite(values)):
+                raise ForecastInputError("timestamps contain NaN or infinity")
+            return np.floor(values).astype(np.int64)
+    return np.fromiter((to_epoch_s(v) for v in values), dtype=np.int64, count=len(values))
+
+
+def from_epoch_s(epoch_s: int) -> datetime:
+    """Epoch seconds to an aware UTC datetime."""
+    return datetime.fromtimestamp(int(epoch_s), tz=UTC)
+
+
+def floor_quarter(epoch_s: int) -> int:
+    """Start of the clock quarter containing ``epoch_s``."""
+    return epoch_s - epoch_s % STEP_S
+
+
+def ceil_quarter(epoch_s: int) -> int:
+    """The first clock-quarter boundary at or after ``epoch_s``."""
+    return -((-epoch_s) // STEP_S) * STEP_S
+
+
+def values_array(values: Sequence[float] | npt.NDArray[np.generic], name: str) -> FloatArray:
+    """A 1-D float array; non-numeric input is a :class:`ForecastInputError`."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ForecastInputError(f"{name}: values are not numeric") from err
+    if arr.ndim != 1:
+        raise ForecastInputError(f"{name}: expected a 1-D sequence, got shape {arr.shape}")
+    return arr
+
+
+def infer_interval_s(epochs: IntArray) -> int:
+    """The typical spacing of a series (median of positive differences)."""
+    if epochs.size < 2:
+        return STEP_S
+    diffs = np.diff(np.sort(epochs))
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        raise ForecastInputError("all timestamps are identical")
+    return int(np.median(diffs))
+
+
+def to_quarter_grid(
+    timestamps: Sequence[TimestampLike] | npt.NDArray[np.generic],
+    energy_kwh: Sequence[float] | npt.NDArray[np.generic],
+    *,
+    interval_s: int | None = None,
+) -> tuple[int, FloatArray]:
+    """Resample interval energies (kWh per interval, labelled by interval start) to 15-min steps.
+
+    Finer data (e.g. Home Assistant's 5-minute short-term statistics) is summed per quarter; a
+    quarter is only complete (not NaN) when every sub-interval is present. Coarser data (hourly
+    long-term statistics) is split evenly over its quarters, which loses the shape inside the hour
+    but keeps energy. Missing intervals become NaN. Returns (first quarter start, values).
+    """
+    epochs = to_epoch_array(timestamps)
+    vals = values_array(energy_kwh, "energy_kwh")
+    if epochs.size != vals.size:
+        raise ForecastInputError(
+            f"{epochs.size} timestamps but {vals.size} values: the sequences must match"
+        )
+    if epochs.size == 0:
+        raise ForecastInputError("empty history")
+    order = np.argsort(epochs, kind="stable")
+    epochs, vals = epochs[order], vals[order]
+    step = interval_s if interval_s is not None else infer_interval_s(epochs)
+    if step <= 0:
+        raise ForecastInputError(f"interval must be positive, got {step} s")
+    if step <= STEP_S:
+        if STEP_S % step:
+            raise ForecastInputError(f"interval {step} s does not divide 15 minutes")
+        start = floor_quarter(int(epochs[0]))
+        n = (floor_quarter(int(epochs[-1])) - start) // STEP_S + 1
+        idx = (epochs - start) // STEP_S
+        total = np.zeros(n)
+        count = np.zeros(n)
+        finite = np.isfinite(vals)
+        np.add.at(total, idx[finite], vals[finite])
+        np.add.at(count, idx[finite], 1.0)
+        out = np.where(count >= STEP_S // step, total, np.nan)
+        return start, out
+    if step % STEP_S:
+        raise ForecastInputError(f"interval {step} s is not a multiple of 15 minutes")
+    parts = step // STEP_S
+    if np.any(epochs % STEP_S):
+        raise ForecastInputError("coarse intervals must start on a clock quarter")
+    start = int(epochs[0])
+    n = (int(epochs[-1]) - start) // STEP_S + parts
+    out = np.full(n, np.nan)
+    base = (epochs - start) // STEP_S
+    for k in range(parts):
+        out[base + k] = vals / parts
+    return start, out
+
+
+def grid_epochs(start: int, n: int) -> IntArray:
+    """Epoch seconds of ``n`` consecutive quarter starts from ``start``."""
+    return start + STEP_S * np.arange(n, dtype=np.int64)
+
+
+def local_keys(epochs: IntArray, tz: ZoneInfo) -> tuple[IntArray, IntArray]:
+    """Local calendar keys per instant: (local date as ordinal day number, local quarter 0..95).
+
+    Offsets are looked up once per UTC hour (zone offsets change on whole quarter-hours at most),
+    so a year of quarters costs a few thousand zoneinfo calls, not 35,000.
+    """
+    if epochs.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    hours = epochs // 3600
+    uniq, inverse = np.unique(hours, return_inverse=True)
+    offsets = np.fromiter(
+        (int(_offset(datetime.fromtimestamp(int(h) * 3600, tz=UTC).astimezone(tz))) for h in uniq),
+        dtype=np.int64,
+        count=uniq.size,
+    )
+    local = epochs + offsets[inverse]
+    day = local // 86400 + _EPOCH_ORDINAL
+    quarter = (local % 86400) // STEP_S
+    return day, quarter
+
+
+def _offset(dt: datetime) -> float:
+    off = dt.utcoffset()
+    assert off is not None  # aware by construction
+    return off.total_seconds()
+
+
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+
+
+def ordinal_weekday(ordinals: IntArray) -> IntArray:
+    """Monday=0 … Sunday=6 for proleptic Gregorian ordinals (1 = 0001-01-01, a Monday)."""
+    return (ordinals - 1) % 7
+
+
+def iter_dates(first: date, last: date) -> Iterable[date]:
+    """Every date from ``first`` to ``last`` inclusive."""
+    d = first
+    while d <= last:
+        yield d
+        d += timedelta(days=1)
