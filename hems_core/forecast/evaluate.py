@@ -60,7 +60,7 @@ def _pinball(err: FloatArray, tau: float) -> FloatArray:
     return out
 
 
-def _r(x: float) -> float | None:
+def _r(x: float | np.floating[Any]) -> float | None:
     return None if not np.isfinite(x) else round(float(x), 6)
 
 

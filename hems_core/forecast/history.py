@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import ForecastInputError
 from .timegrid import FloatArray, IntArray, infer_interval_s, to_epoch_s
@@ -119,8 +120,8 @@ def read_energy_csv(path: str | Path, column: str | None = None) -> EnergyHistor
     elif column not in header:
         raise ForecastInputError(f"{p}: no column {column!r}; columns: {', '.join(header)}")
     col_i = header.index(column)
-    epochs = np.empty(len(rows), dtype=np.int64)
-    vals = np.empty(len(rows))
+    epochs: npt.NDArray[np.int64] = np.empty(len(rows), dtype=np.int64)
+    vals: npt.NDArray[np.float64] = np.empty(len(rows))
     for n, r in enumerate(rows):
         try:
             epochs[n] = to_epoch_s(r[ts_i].strip())
@@ -140,7 +141,9 @@ def read_energy_csv(path: str | Path, column: str | None = None) -> EnergyHistor
     interval = infer_interval_s(epochs)
     unit = _unit(column)
     scale, is_energy = unit if unit is not None else (1.0, True)
-    kwh = vals * scale if is_energy else vals * scale * interval / 3600.0
+    kwh = np.asarray(
+        vals * scale if is_energy else vals * scale * interval / 3600.0, dtype=np.float64
+    )
     return EnergyHistory(epochs, kwh, interval, column, str(p))
 
 

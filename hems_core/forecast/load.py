@@ -408,7 +408,9 @@ def forecast_load(
             step = interval_s or infer_interval_s(epochs[keep])
             # to_quarter_grid splits/sums energies; temperatures are intensive: undo that
             factor = (STEP_S / step) if step <= STEP_S else (step / STEP_S)
-            tgrid = tgrid_raw / factor if step <= STEP_S else tgrid_raw * factor
+            tgrid = np.asarray(
+                tgrid_raw / factor if step <= STEP_S else tgrid_raw * factor, dtype=np.float64
+            )
         usable_days = float(np.isfinite(grid).sum()) / QUARTERS_PER_DAY
         if usable_days < cfg.min_history_days:
             raise InsufficientHistoryError(

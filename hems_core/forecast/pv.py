@@ -540,12 +540,12 @@ def forecast_pv(
                 f"no PV information for {int(gap.sum())} steps: assuming zero (configure the "
                 "panel orientation for a clear-sky fallback)"
             )
-    out = np.sort(np.maximum(out, 0.0), axis=0)
+    ordered = np.sort(np.maximum(out, 0.0), axis=0)
     return QuantileForecast(
         start=from_epoch_s(s0),
-        p10=out[0],
-        p50=out[1],
-        p90=out[2],
+        p10=ordered[0],
+        p50=ordered[1],
+        p90=ordered[2],
         source=tuple(src),
         notes=tuple(notes),
     )

@@ -71,7 +71,8 @@ def to_epoch_array(values: Sequence[TimestampLike] | npt.NDArray[np.generic]) ->
         if np.issubdtype(values.dtype, np.floating):
             if not np.all(np.isfinite(values)):
                 raise ForecastInputError("timestamps contain NaN or infinity")
-            return np.floor(values).astype(np.int64)
+            floored: IntArray = np.floor(values).astype(np.int64)
+            return floored
     return np.fromiter((to_epoch_s(v) for v in values), dtype=np.int64, count=len(values))
 
 
