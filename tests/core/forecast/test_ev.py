@@ -18,9 +18,10 @@ from hems_core.forecast.ev import (
     learn_habits,
     read_sessions_csv,
 )
+from tests.shared_data import SHARED_DATA
 
 TZ = ZoneInfo("Europe/Brussels")
-TRONDHEIM = Path("/work/shared/data/ev_sessions_no_trondheim_residential_2018_2020.csv")
+TRONDHEIM = SHARED_DATA / "ev_sessions_no_trondheim_residential_2018_2020.csv"
 
 
 def _commuter(weeks: int = 10, seed: int = 0) -> list[ChargingSession]:

@@ -13,8 +13,9 @@ from hems_core.forecast.errors import ForecastInputError, InsufficientHistoryErr
 from hems_core.forecast.evaluate import EvaluationOptions, evaluate_load_forecast
 from hems_core.forecast.history import from_statistics_rows, read_energy_csv
 from hems_core.forecast.timegrid import STEP_S, from_epoch_s, to_quarter_grid
+from tests.shared_data import SHARED_DATA
 
-FLUVIUS = Path("/work/shared/data/household_load_be_fluvius_2022_15min.csv")
+FLUVIUS = SHARED_DATA / "household_load_be_fluvius_2022_15min.csv"
 START = 1640991600  # 2022-01-01 00:00 Europe/Brussels
 
 
