@@ -6,32 +6,53 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
 from hems_core import __version__ as CORE_VERSION
 
-from .const import CONF_SITE_NAME, PLATFORMS, STATUS_WAITING
+from .const import CONF_SITE_NAME, DOMAIN, PLATFORMS, STATUS_WAITING
+from .coordinator import HemsForecastCoordinator
+from .services import async_setup_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 @dataclass
 class HemsRuntimeData:
-    """What a loaded entry keeps; grows into the coordinator as the runtime lands."""
+    """What a loaded entry keeps; grows as the runtime lands."""
 
     site_name: str
     core_version: str
+    forecast: HemsForecastCoordinator
     status: str = STATUS_WAITING
 
 
 type HemsConfigEntry = ConfigEntry[HemsRuntimeData]
 
 
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once for all sites."""
+    async_setup_services(hass)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool:
     """Set up one HEMS site from a config entry."""
+    forecast = HemsForecastCoordinator(hass, entry)
+    await forecast.async_config_entry_first_refresh()
     entry.runtime_data = HemsRuntimeData(
-        site_name=entry.data[CONF_SITE_NAME], core_version=CORE_VERSION
+        site_name=entry.data[CONF_SITE_NAME], core_version=CORE_VERSION, forecast=forecast
     )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # HA <= 2026.10 rejects None here, so always return a bool.
     return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: HemsConfigEntry) -> None:
+    """Reload so a changed history sensor takes effect at once."""
+    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 from homeassistant.util import slugify
 
-from .const import CONF_SITE_NAME, DEFAULT_SITE_NAME, DOMAIN
+from .const import CONF_LOAD_ENERGY_ENTITY, CONF_SITE_NAME, DEFAULT_SITE_NAME, DOMAIN
 from .schema import vol
 
 
@@ -16,6 +24,12 @@ class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> HemsOptionsFlow:
+        """Options: where the household's history comes from."""
+        return HemsOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the site's name; the slug keeps two sites apart."""
@@ -33,3 +47,22 @@ class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=vol.Schema({vol.Required(CONF_SITE_NAME, default=DEFAULT_SITE_NAME): str}),
             errors=errors,
         )
+
+
+class HemsOptionsFlow(OptionsFlow):
+    """Choose the cumulative household energy sensor the load forecast learns from."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form; leaving the sensor empty uses the default profile."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        current = self.config_entry.options.get(CONF_LOAD_ENERGY_ENTITY)
+        field = (
+            vol.Optional(CONF_LOAD_ENERGY_ENTITY, description={"suggested_value": current})
+            if current
+            else vol.Optional(CONF_LOAD_ENERGY_ENTITY)
+        )
+        selector = EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
+        )
+        return self.async_show_form(step_id="init", data_schema=vol.Schema({field: selector}))
