@@ -10,7 +10,7 @@
 - :mod:`.evaluate` — rolling-origin evaluation against naive baselines (``hems forecast evaluate``).
 
 Measured (``hems forecast evaluate --history
-/work/shared/data/household_load_be_fluvius_2022_15min.csv --json``, 1,341 origins every 6 h over
+../shared/data/household_load_be_fluvius_2022_15min.csv --json``, 1,341 origins every 6 h over
 2022, 24 h ahead, kWh per quarter-hour): MAE 0.0425 vs 0.0644 (yesterday) and 0.0605 (last week),
 P90 coverage 0.899. PV fallback on Utrecht 2014–2017 (``hems forecast evaluate-pv``): hourly MAE
 0.0559 vs 0.0611 kWh/kWp for "same as yesterday".
