@@ -162,10 +162,10 @@ def plan_reads(
             elif lo <= end + max_gap and max(end, hi) - start <= max_count:
                 end = max(end, hi)
             else:
-                blocks.append(ReadBlock(table, start, end - start))  # type: ignore[arg-type]
+                blocks.append(ReadBlock(table, start, end - start))
                 start, end = lo, hi
         if start >= 0:
-            blocks.append(ReadBlock(table, start, end - start))  # type: ignore[arg-type]
+            blocks.append(ReadBlock(table, start, end - start))
     return blocks
 
 

@@ -78,7 +78,9 @@ class DeviceMap:
     roles: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, float] = field(default_factory=dict)
     status_map: Mapping[int, WallboxStatus] = field(default_factory=dict)
-    limits: WallboxLimits = WallboxLimits(max_charge_w=0.0, max_discharge_w=0.0)
+    limits: WallboxLimits = field(
+        default_factory=lambda: WallboxLimits(max_charge_w=0.0, max_discharge_w=0.0)
+    )
     unit_id: int = 1
     max_gap: int = 0
 

@@ -24,7 +24,7 @@ from typing import Any
 from .clock import Clock, monotonic_clock
 from .errors import DeviceError, ModbusExceptionError, ProtocolError, ValueOutOfRangeError
 from .modbus_client import ModbusTcpClient
-from .modbus_codec import RegisterSpec
+from .modbus_codec import RegisterSpec, ValueType
 from .model import InverterState
 from .regmap import DeviceMap, RegisterDevice
 from .wallboxes import FreezeDetector
@@ -156,10 +156,7 @@ def decode_model(model_id: int, words: Sequence[int]) -> dict[str, float | str |
         value = raw[p.name]
         if p.sf is not None and isinstance(value, float):
             sf = raw.get(p.sf)
-            if not isinstance(sf, float) or not -10 <= sf <= 10:
-                value = None
-            else:
-                value = value * 10.0**sf
+            value = None if not isinstance(sf, float) or not -10 <= sf <= 10 else value * 10.0**sf
         out[p.name] = value
     return out
 
@@ -260,7 +257,7 @@ class SunSpecInverter:
                 continue
             for p in MODELS[mid].values():
                 if p.writable:
-                    kind = "u32" if p.width == 2 else "u16"
+                    kind: ValueType = "u32" if p.width == 2 else "u16"
                     regs[f"{mid}.{p.name}"] = RegisterSpec(
                         f"{mid}.{p.name}",
                         ref.address + p.offset,
@@ -350,7 +347,7 @@ class SunSpecInverter:
 
     async def program_watchdog(self, timeout_s: float) -> bool:
         """Use the limit's revert timer as the device-side watchdog."""
-        self.revert_s = int(round(timeout_s))
+        self.revert_s = round(timeout_s)
         return bool(self.models.keys() & {123, 704}) or not self.models
 
     async def close(self) -> None:
