@@ -6,8 +6,8 @@ The CRC (CRC-16/ARC: polynomial 0x8005 reflected, initial value 0) covers every 
 ``/`` up to and including ``!``. DSMR 2.2/3.0 telegrams carry no CRC; they are accepted only
 when the caller passes ``require_crc=False``.
 
-Timestamps ``YYMMDDhhmmssX`` are Dutch/Belgian local time where ``X`` is ``S`` (summer,
-UTC+2) or ``W`` (winter, UTC+1); we turn them into UTC here, so no zone database is needed.
+Timestamps ``YYMMDDhhmmssX`` are Dutch/Belgian local time where ``X`` is ``S`` (summer) or
+``W`` (winter); we turn them into UTC here (EU rules via zoneinfo, the flag as fallback).
 
 The only error this module raises is :class:`~hems_core.devices.errors.TelegramError`.
 """
@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import TelegramError
 from .model import MeterReading, PeakRecord
@@ -53,13 +54,25 @@ _UNIT_TO_BASE: dict[str, tuple[str, float]] = {
 }
 
 
-def crc16(data: bytes) -> int:
-    """CRC-16/ARC as DSMR specifies it (poly 0xA001 reflected, init 0)."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/ARC as DSMR specifies it (poly 0xA001 reflected, init 0), table-driven."""
+    crc = 0
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
@@ -74,18 +87,35 @@ class Telegram:
     reading: MeterReading
 
 
+def _local_zone() -> tzinfo | None:
+    """Central European time (NL and BE share the EU rules); None without a zone database."""
+    try:
+        return ZoneInfo("Europe/Brussels")
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+_CET = _local_zone()
+
+
 def _parse_timestamp(text: str) -> datetime | None:
-    """DSMR timestamp -> UTC; ``None`` for a malformed one (meters do send e.g. 632525252525W)."""
+    """DSMR timestamp -> UTC; ``None`` for a malformed one (meters do send e.g. 632525252525W).
+
+    The offset comes from the EU DST rules; the S/W flag only settles the repeated autumn
+    hour, because meters are known to flag e.g. the 1 March month start of 0-0:98.1.0 with S.
+    """
     m = _TS_RE.match(text)
     if m is None:
         return None
     yy, mo, dd, hh, mi, ss = (int(g) for g in m.groups()[:6])
-    offset = 2 if m.group(7) == "S" else 1
+    summer = m.group(7) == "S"
     try:
-        local = datetime(2000 + yy, mo, dd, hh, mi, ss, tzinfo=UTC)
+        naive = datetime(2000 + yy, mo, dd, hh, mi, ss)
     except ValueError:
         return None
-    return local - timedelta(hours=offset)
+    if _CET is not None:
+        return naive.replace(tzinfo=_CET, fold=0 if summer else 1).astimezone(UTC)
+    return naive.replace(tzinfo=UTC) - timedelta(hours=2 if summer else 1)
 
 
 def _number(text: str, expected_unit: str | None = None) -> float:

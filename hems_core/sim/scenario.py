@@ -193,7 +193,7 @@ class SimRunner:
             house = HouseModel(
                 base_load_w=float(spec.get("base_load_w", 400.0)),
                 pv=(lambda: sum(p.ac_w for p in pv_sims)) if pv_sims else None,
-                evs=[_ev_power(s.ev) for s in [*evs, *mqtt_evs]],
+                evs=[_ev_power(s.ev) for s in evs] + [_ev_power(w.ev) for w in mqtt_evs],
             )
             meter = P1MeterSim(house, self.clock, flavour=str(spec.get("flavour", "emucs")))
             pub = P1Publisher(
