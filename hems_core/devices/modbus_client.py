@@ -34,14 +34,23 @@ _LOGGER = logging.getLogger(__name__)
 _UNIT_KEYWORD: str | None = None
 
 
+def unit_keyword_for(method: Any) -> str:
+    """The unit keyword a pymodbus request method accepts: ``device_id`` (>= 3.10) or ``slave``."""
+    params = inspect.signature(method).parameters
+    if "device_id" in params:
+        return "device_id"
+    if "slave" in params:
+        return "slave"
+    raise DeviceError("pymodbus request method takes neither device_id= nor slave=")
+
+
 def unit_keyword() -> str:
-    """``device_id`` on pymodbus >= 3.10, ``slave`` before (feature detection, cached)."""
+    """The keyword of the installed pymodbus (feature detection, cached)."""
     global _UNIT_KEYWORD
     if _UNIT_KEYWORD is None:
         from pymodbus.client import AsyncModbusTcpClient
 
-        params = inspect.signature(AsyncModbusTcpClient.read_holding_registers).parameters
-        _UNIT_KEYWORD = "device_id" if "device_id" in params else "slave"
+        _UNIT_KEYWORD = unit_keyword_for(AsyncModbusTcpClient.read_holding_registers)
     return _UNIT_KEYWORD
 
 

@@ -85,7 +85,7 @@ def ambicharge_map(connector: int = 1) -> dict[str, Any]:
     return {
         "name": f"ambiCHARGE Home (connector {connector})",
         "unit_id": 1,
-        "max_gap": 1,
+        "max_gap": 0,
         "limits": {"max_charge_w": 11000, "max_discharge_w": 11000, "min_active_w": 0},
         "registers": [
             _reg("power", ib + 18, type="s32", table="input", unit="W"),

@@ -99,13 +99,13 @@ class ModbusServer:
     async def stop(self) -> None:
         """Stop listening and close every connection."""
         await self._close_listener()
-        for writer in list(self._writers):
-            writer.transport.abort()
         self._writers.clear()
 
     async def _close_listener(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._writers):
+                writer.transport.abort()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
@@ -114,8 +114,6 @@ class ModbusServer:
         """Make listener state follow ``faults.refuse_connections`` (call after changing it)."""
         if self.faults.refuse_connections:
             await self._close_listener()
-            for writer in list(self._writers):
-                writer.transport.abort()
         elif self._server is None:
             await self.start()
 

@@ -60,6 +60,7 @@ class ModbusWallboxSim:
         self.watchdog_trips = 0
         self.latched_error = False
         self.writes: list[tuple[str, float]] = []
+        self._last_power = 0.0
         for spec in self.map.registers.values():
             for i in range(spec.width):
                 self.words[(spec.table, spec.address + i)] = 0
@@ -157,8 +158,12 @@ class ModbusWallboxSim:
     def _refresh(self) -> None:
         power = self.ev.power_w
         if power != 0:
-            power += self._rng.uniform(-self.noise_w, self.noise_w)
-        self._set("power", round(power))
+            # measurement noise; never two identical readings in a row while power flows
+            power = round(power + self._rng.uniform(-self.noise_w, self.noise_w))
+            if power == self._last_power:
+                power += 1
+            self._last_power = power
+        self._set("power", power)
         status = self._status()
         code = self._status_codes.get(status)
         if code is None and status is WallboxStatus.DISCHARGING:

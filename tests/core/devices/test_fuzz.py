@@ -67,8 +67,13 @@ def _recrc(data: bytes) -> bytes:
     return data[: bang + 1] + f"{crc16(data[: bang + 1][data.find(b'/') :]):04X}\r\n".encode()
 
 
-def _run(count: int, make: Callable[[random.Random], Any], call: Callable[[Any], object],
-         allowed: type[Exception] | tuple[type[Exception], ...], seed: int) -> int:
+def _run(
+    count: int,
+    make: Callable[[random.Random], Any],
+    call: Callable[[Any], object],
+    allowed: type[Exception] | tuple[type[Exception], ...],
+    seed: int,
+) -> int:
     rng = random.Random(seed)
     ok = 0
     for _ in range(count):
@@ -106,8 +111,11 @@ def test_fuzz_telegram_buffer_never_raises() -> None:
 
 
 def test_fuzz_modbus_request_decoder() -> None:
-    valid = [encode_read_request(7, 1, 3, 100, 10), encode_read_request(9, 2, 4, 0, 125),
-             encode_write_request(3, 1, 260, [1, 2, 3])]
+    valid = [
+        encode_read_request(7, 1, 3, 100, 10),
+        encode_read_request(9, 2, 4, 0, 125),
+        encode_write_request(3, 1, 260, [1, 2, 3]),
+    ]
 
     def make(rng: random.Random) -> bytes:
         if rng.random() < 0.2:
@@ -115,7 +123,9 @@ def test_fuzz_modbus_request_decoder() -> None:
         frame = bytearray(rng.choice(valid))
         for _ in range(rng.randint(1, 3)):
             frame[rng.randrange(len(frame))] = rng.randrange(256)
-        return bytes(frame[: rng.randint(len(frame) - 2, len(frame) + 2)] + b"\x00" * rng.randrange(3))
+        return bytes(
+            frame[: rng.randint(len(frame) - 2, len(frame) + 2)] + b"\x00" * rng.randrange(3)
+        )
 
     ok = _run(N, make, decode_request, ProtocolError, seed=3)
     assert 0 < ok < N
@@ -125,19 +135,33 @@ def test_fuzz_modbus_response_decoder() -> None:
     def make(rng: random.Random) -> bytes:
         count = rng.randint(1, 5)
         body = bytes([3, 2 * count]) + bytes(rng.randrange(256) for _ in range(2 * count))
-        frame = bytearray((7).to_bytes(2, "big") + b"\x00\x00" + (len(body) + 1).to_bytes(2, "big") + b"\x01" + body)
+        frame = bytearray(
+            (7).to_bytes(2, "big")
+            + b"\x00\x00"
+            + (len(body) + 1).to_bytes(2, "big")
+            + b"\x01"
+            + body
+        )
         for _ in range(rng.randint(0, 3)):
             frame[rng.randrange(len(frame))] = rng.randrange(256)
         return bytes(frame)
 
-    ok = _run(N, make, lambda f: decode_read_response(f, 7, len(f) // 2 - 4 if len(f) > 9 else 1),
-              ProtocolError, seed=4)
+    ok = _run(
+        N,
+        make,
+        lambda f: decode_read_response(f, 7, len(f) // 2 - 4 if len(f) > 9 else 1),
+        ProtocolError,
+        seed=4,
+    )
     assert ok < N
 
 
 def test_fuzz_register_value_decoder() -> None:
-    specs = [RegisterSpec("a", 0, t, word_order=o) for t in ("u16", "s16", "u32", "s32", "f32")
-             for o in ("big", "little")]
+    specs = [
+        RegisterSpec("a", 0, t, word_order=o)
+        for t in ("u16", "s16", "u32", "s32", "f32")
+        for o in ("big", "little")
+    ]
 
     def make(rng: random.Random) -> tuple[RegisterSpec, list[int]]:
         return rng.choice(specs), [rng.randint(-5, 70000) for _ in range(rng.randint(0, 3))]
@@ -162,7 +186,9 @@ def test_fuzz_register_map_loader() -> None:
                     break
                 reg[rng.choice([*reg.keys(), "min", "bogus"])] = rng.choice(junk)
             elif where < 0.7:
-                data[rng.choice(["roles", "limits", "status_map", "constants", "unit_id", "max_gap"])] = rng.choice(junk)
+                data[
+                    rng.choice(["roles", "limits", "status_map", "constants", "unit_id", "max_gap"])
+                ] = rng.choice(junk)
             elif where < 0.85 and isinstance(data.get("roles"), dict) and data["roles"]:
                 data["roles"][rng.choice(list(data["roles"]))] = rng.choice(["power", "nope", 3])
             else:
@@ -183,8 +209,13 @@ def test_fuzz_sunspec_models() -> None:
 
     ok = _run(N, make, lambda x: decode_model(*x), ProtocolError, seed=7)
     assert 0 < ok < N
-    ok = _run(N, lambda r: [r.randrange(70000) for _ in range(r.randint(1, 3))], parse_header,
-              ProtocolError, seed=8)
+    ok = _run(
+        N,
+        lambda r: [r.randrange(70000) for _ in range(r.randint(1, 3))],
+        parse_header,
+        ProtocolError,
+        seed=8,
+    )
     assert ok < N
 
 
@@ -195,34 +226,60 @@ def _payload(rng: random.Random, valid: list[bytes]) -> bytes:
 
 
 def test_fuzz_json_p1_decoder() -> None:
-    valid = [json.dumps({"active_power_w": 1234.5, "total_power_import_kwh": 10.5,
-                         "montly_power_peak_w": 3000, "montly_power_peak_timestamp": 230101120000,
-                         "active_tariff": 2}).encode()]
+    valid = [
+        json.dumps(
+            {
+                "active_power_w": 1234.5,
+                "total_power_import_kwh": 10.5,
+                "montly_power_peak_w": 3000,
+                "montly_power_peak_timestamp": 230101120000,
+                "active_tariff": 2,
+            }
+        ).encode()
+    ]
     dec = JsonDecoder()
-    ok = _run(N, lambda r: _payload(r, valid), lambda p: dec.feed("p1/json", p), PayloadError, seed=9)
+    ok = _run(
+        N, lambda r: _payload(r, valid), lambda p: dec.feed("p1/json", p), PayloadError, seed=9
+    )
     assert 0 < ok < N
 
 
 def test_fuzz_dsmr_reader_decoder() -> None:
     dec = DsmrReaderDecoder()
     names = ["electricity_currently_delivered", "phase_voltage_l1", "electricity_delivered_1", "x"]
-    ok = _run(N, lambda r: (r.choice(names), _payload(r, [b"1.234", b"230.1", b"-0.5"])),
-              lambda x: dec.feed("dsmr/reading/" + x[0], x[1]), PayloadError, seed=10)
+    ok = _run(
+        N,
+        lambda r: (r.choice(names), _payload(r, [b"1.234", b"230.1", b"-0.5"])),
+        lambda x: dec.feed("dsmr/reading/" + x[0], x[1]),
+        PayloadError,
+        seed=10,
+    )
     assert 0 < ok < N
 
 
 def test_fuzz_raw_telegram_decoder() -> None:
     dec = RawTelegramDecoder()
     valid = [p.read_bytes() for p in SAMPLES]
-    ok = _run(N, lambda r: _payload(r, valid), lambda p: dec.feed("p1/telegram", p),
-              (TelegramError, PayloadError), seed=11)
+    ok = _run(
+        N,
+        lambda r: _payload(r, valid),
+        lambda p: dec.feed("p1/telegram", p),
+        (TelegramError, PayloadError),
+        seed=11,
+    )
     assert ok < N
 
 
 def test_fuzz_mqtt_wallbox_state() -> None:
     cfg = MqttWallboxConfig(setpoint_topic="s", state_topic="st")
-    valid = [json.dumps({"power_w": -3000, "soc": 55.5, "plugged": True, "status": "discharging"}).encode()]
-    ok = _run(N, lambda r: _payload(r, valid), lambda p: cfg.decode_state("st", p), PayloadError, seed=12)
+    valid = [
+        json.dumps(
+            {"power_w": -3000, "soc": 55.5, "plugged": True, "status": "discharging"}
+        ).encode()
+    ]
+    ok = _run(
+        N, lambda r: _payload(r, valid), lambda p: cfg.decode_state("st", p), PayloadError, seed=12
+    )
     assert 0 < ok < N
 
 

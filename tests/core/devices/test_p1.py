@@ -67,14 +67,20 @@ def test_emucs_be_sample_capacity_tariff_fields() -> None:
     assert r.demand_month_peak_at == datetime(2020, 5, 9, 11, 45, 58, tzinfo=UTC)
     assert r.peak_history == (  # 0-0:98.1.0
         PeakRecord(
-            datetime(2020, 4, 30, 22, tzinfo=UTC), datetime(2020, 4, 23, 17, 25, 38, tzinfo=UTC), 3.695
+            datetime(2020, 4, 30, 22, tzinfo=UTC),
+            datetime(2020, 4, 23, 17, 25, 38, tzinfo=UTC),
+            3.695,
         ),
         PeakRecord(
             # the meter flags 200305122139 with S although 5 March is winter time (UTC+1)
-            datetime(2020, 3, 31, 22, tzinfo=UTC), datetime(2020, 3, 5, 11, 21, 39, tzinfo=UTC), 5.98
+            datetime(2020, 3, 31, 22, tzinfo=UTC),
+            datetime(2020, 3, 5, 11, 21, 39, tzinfo=UTC),
+            5.98,
         ),
         PeakRecord(
-            datetime(2020, 2, 29, 23, tzinfo=UTC), datetime(2020, 2, 10, 2, 54, 21, tzinfo=UTC), 4.318
+            datetime(2020, 2, 29, 23, tzinfo=UTC),
+            datetime(2020, 2, 10, 2, 54, 21, tzinfo=UTC),
+            4.318,
         ),
     )
     assert r.energy_import_kwh == pytest.approx(0.034 + 15.758)
