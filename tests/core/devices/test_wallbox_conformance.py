@@ -283,7 +283,7 @@ async def test_fault_gives_typed_error_then_recovers(rig: Rig, fault: str) -> No
         await rig.box.read_state()
     if fault == "exception":
         assert info.value.exception_code == 6  # type: ignore[attr-defined]
-    with pytest.raises(expected + (DeviceConnectionError,)):
+    with pytest.raises((*expected, DeviceConnectionError)):
         await rig.box.set_power(1000)
     await _recover(rig)
     await rig.box.set_power(1000)
