@@ -64,8 +64,8 @@ class SunSpecInverterSim:
         self.limit_model = 704 if der_704 else 123
         self._rng = random.Random(seed)
         self.energy_wh = 1_000_000.0
-        self.ac_w = 0.0
         self.time = clock()
+        self.ac_w = max(0.0, min(self.profile.available_w(self.time), rated_w))
         self.last_limit_write = clock()
         self.writes: list[tuple[int, int]] = []
         self.layout: dict[int, int] = {}
