@@ -32,10 +32,10 @@ from hems_core.sim.p1_sim import HouseModel, P1MeterSim, P1Publisher
 T0 = 1_717_243_200.0  # 2024-06-01 12:00 UTC
 
 
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(cond: Callable[[], bool], bound: float = 5.0) -> None:
     """Wait for a broker round trip (bounded); fails the test instead of hanging."""
     loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
+    end = loop.time() + bound
     while not cond():
         if loop.time() > end:
             raise AssertionError("condition not met within the bound")
@@ -203,7 +203,7 @@ async def test_broker_outage_typed_error_then_reconnect() -> None:
             await pub.publish_once()
         broker = MosquittoBroker(port=port)
         broker.start()
-        await until(lambda: meter.client.connected and pub.client.connected, timeout=15)
+        await until(lambda: meter.client.connected and pub.client.connected, bound=15)
         assert meter.client.connects == 2  # paho reconnected and we re-subscribed
         clock.advance(1)
         await pub.publish_once()
