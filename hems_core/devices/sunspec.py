@@ -306,19 +306,16 @@ class SunSpecInverter:
 
     async def _limit_pct(self) -> float | None:
         if 123 in self.models:
-            m = await self._read_model_partial(123)
+            m = await self._read_model(123)
             enabled, pct = m.get("WMaxLim_Ena"), m.get("WMaxLimPct")
         elif 704 in self.models:
-            m = await self._read_model_partial(704)
+            m = await self._read_model(704)
             enabled, pct = m.get("WMaxLimPctEna"), m.get("WMaxLimPct")
         else:
             return None
         if enabled != 1.0 or not isinstance(pct, float):
             return None
         return pct
-
-    async def _read_model_partial(self, model_id: int) -> dict[str, float | str | None]:
-        return await self._read_model(model_id)
 
     async def set_power_limit(self, watts: float | None) -> None:
         """Limit AC output (via 123, else 704); ``None`` lifts the limit."""
@@ -346,9 +343,16 @@ class SunSpecInverter:
         await self._device.write(f"{mid}.{ena}", 1)
 
     async def program_watchdog(self, timeout_s: float) -> bool:
-        """Use the limit's revert timer as the device-side watchdog."""
+        """Use the limit's revert timer as the device-side watchdog (written with each limit).
+
+        False when the inverter has no controllable limit model (123 or 704).
+        """
+        if not self.models:
+            await self.discover()
+        if not self.models.keys() & {123, 704}:
+            return False
         self.revert_s = round(timeout_s)
-        return bool(self.models.keys() & {123, 704}) or not self.models
+        return True
 
     async def close(self) -> None:
         """Close the connection."""

@@ -87,6 +87,9 @@ class ModbusServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._rng = random.Random(seed)
         self.requests = 0
+        self.connections = 0
+        #: most requests seen queued at once on a connection (1 = the client serialises)
+        self.max_pipelined = 0
 
     async def start(self) -> int:
         """Start listening; returns the port."""
@@ -119,6 +122,7 @@ class ModbusServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         buffer = b""
         try:
             while True:
@@ -126,6 +130,7 @@ class ModbusServer:
                 if not chunk:
                     return
                 buffer += chunk
+                in_chunk = 0
                 while True:
                     try:
                         size = frame_length(buffer)
@@ -134,6 +139,8 @@ class ModbusServer:
                     if size is None or len(buffer) < size:
                         break
                     frame, buffer = buffer[:size], buffer[size:]
+                    in_chunk += 1
+                    self.max_pipelined = max(self.max_pipelined, in_chunk)
                     if not await self._answer(frame, writer):
                         return
         except (ConnectionError, asyncio.IncompleteReadError):

@@ -15,9 +15,10 @@ Scenario (YAML or JSON)::
     inverters:
       - {name: pv, peak_w: 5000, rated_w: 6000, float_model: false, der_704: false}
     meters:
-      - {name: p1, flavour: emucs}
+      - {name: p1, flavour: emucs, base_load_w: 400, battery_w: 0}  # battery: + discharge
 
-The P1 meter's grid power follows the house load, the simulated PV and every EV.
+The P1 meter's grid power follows the house load, the simulated PV, every EV and a home
+battery (a constant power here; the control loop's battery model lives elsewhere).
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ def _ev(spec: Mapping[str, Any]) -> EvParams:
 
 def _ev_power(ev: EvBattery) -> Callable[[], float]:
     return lambda: ev.power_w
+
+
+def _constant(watts: float) -> Callable[[], float]:
+    return lambda: watts
 
 
 class SimRunner:
@@ -194,6 +199,7 @@ class SimRunner:
                 base_load_w=float(spec.get("base_load_w", 400.0)),
                 pv=(lambda: sum(p.ac_w for p in pv_sims)) if pv_sims else None,
                 evs=[_ev_power(s.ev) for s in evs] + [_ev_power(w.ev) for w in mqtt_evs],
+                battery=_constant(float(spec["battery_w"])) if "battery_w" in spec else None,
             )
             meter = P1MeterSim(house, self.clock, flavour=str(spec.get("flavour", "emucs")))
             pub = P1Publisher(

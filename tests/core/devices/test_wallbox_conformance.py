@@ -243,6 +243,22 @@ async def test_silence_without_programmed_watchdog_uses_device_default(rig: Rig)
     assert rig.sim.watchdog_trips == 1
 
 
+async def test_concurrent_callers_are_serialised(rig: Rig) -> None:
+    import asyncio
+
+    # a burst of first calls opens exactly one connection (one per endpoint)
+    await asyncio.gather(*(rig.box.read_state() for _ in range(5)))
+    assert rig.server.connections == 1
+    assert rig.client.generation == 1
+    calls = [rig.box.set_power(w) for w in (1000, -1000, 2000, -2000, 0)]
+    calls += [rig.box.read_state() for _ in range(10)]
+    await asyncio.gather(*calls)
+    assert rig.server.max_pipelined == 1  # one request on the wire at a time
+    setpoints = [v for name, v in rig.sim.writes if name in ("setpoint", "target_power")]
+    if setpoints:
+        assert setpoints == [1000, -1000, 2000, -2000, 0]  # in call order, none lost
+
+
 # --- faults -------------------------------------------------------------------------------
 
 
