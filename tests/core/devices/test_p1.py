@@ -47,6 +47,22 @@ def test_dsmr50_nl_sample() -> None:
     assert r.peak_history == ()
 
 
+def test_dsmr50_nl_sagemcom_sample() -> None:
+    # Sagemcom XS210 ESMR 5.0 (Lalufu/p1-mqtt README); its CRC 8F46 checks with CRLF line ends
+    t = parse_telegram(_sample("dsmr50_nl_sagemcom_xs210.txt"))
+    r = t.reading
+    assert t.header == "Ene5\\XS210 ESMR 5.0"
+    assert t.crc == 0x8F46
+    assert r.timestamp is not None
+    assert r.timestamp.timestamp() == 1509909204  # the value p1-mqtt reports for this telegram
+    assert r.power_w == pytest.approx(335.0)
+    assert r.phase_power_w == (335.0, None, None)  # single-phase meter
+    assert r.voltage_v == (229.0, None, None)
+    assert r.energy_import_kwh == pytest.approx(51.775)
+    assert r.energy_export_kwh == pytest.approx(24.413)
+    assert r.gas_m3 == pytest.approx(16.713)
+
+
 def test_dsmr42_nl_sample() -> None:
     r = parse_telegram(_sample("dsmr42_nl_kaifa.txt")).reading
     assert r.power_w == pytest.approx(2027.0)
@@ -105,7 +121,12 @@ def test_emucs_be_sample_with_invalid_peak_timestamp() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["dsmr50_nl_iskra_mt382.txt", "dsmr42_nl_kaifa.txt", "emucs_be_fluvius_v171.txt"],
+    [
+        "dsmr50_nl_iskra_mt382.txt",
+        "dsmr50_nl_sagemcom_xs210.txt",
+        "dsmr42_nl_kaifa.txt",
+        "emucs_be_fluvius_v171.txt",
+    ],
 )
 def test_flipped_byte_fails_crc(name: str) -> None:
     data = bytearray(_sample(name))
