@@ -53,6 +53,7 @@ class MqttClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
         self._connected = asyncio.Event()
+        self._pending_subacks: set[int] = set()
         self.connects = 0
 
     @property
@@ -81,6 +82,7 @@ class MqttClient:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self._client = client
         try:
             client.connect_async(self.host, self.port, keepalive=30)
@@ -113,9 +115,21 @@ class MqttClient:
         if getattr(reason, "is_failure", False):
             _LOGGER.warning("MQTT connect refused: %s", reason)
             return
-        for topic, (qos, _) in self._subs.items():
-            client.subscribe(topic, qos)
-        self._threadsafe(self._set_connected, True)
+        # report "connected" only once the broker acknowledged every subscription, so no
+        # message published after connect() returns can be missed
+        self._pending_subacks = set()
+        for topic, (qos, _) in list(self._subs.items()):
+            rc, mid = client.subscribe(topic, qos)
+            if rc == 0:
+                self._pending_subacks.add(mid)
+        if not self._pending_subacks:
+            self._threadsafe(self._set_connected, True)
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        if mid in self._pending_subacks:
+            self._pending_subacks.discard(mid)
+            if not self._pending_subacks:
+                self._threadsafe(self._set_connected, True)
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any

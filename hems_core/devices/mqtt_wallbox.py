@@ -3,7 +3,8 @@
 Configuration names a setpoint topic (signed W: + charge, − discharge) and a state topic,
 with JSON or plain payloads. Plain state can also come as one topic per field. The codec
 (:func:`encode_setpoint`, :meth:`MqttWallboxConfig.decode_state`) is pure; the driver adds the
-transport, freshness (no state for ``stale_after`` seconds → :class:`StaleDataError`) and
+transport, freshness (no state for ``stale_after`` seconds, or a state that stops changing
+while power flows → :class:`StaleDataError`) and
 limits (setpoints outside them are refused before publishing).
 """
 
@@ -164,7 +165,9 @@ class MqttWallbox:
         self._clock = clock
         self._fields: dict[str, Any] = {}
         self._updated = float("-inf")
+        self._changed = float("-inf")
         self.errors = 0
+        self.received = 0
 
     async def connect(self) -> None:
         """Subscribe to the state topics and connect."""
@@ -179,8 +182,13 @@ class MqttWallbox:
             self.errors += 1
             return
         if fields:
-            self._fields.update(fields)
-            self._updated = self._clock()
+            self.received += 1
+            now = self._clock()
+            merged = {**self._fields, **fields}
+            if merged != self._fields:
+                self._changed = now
+            self._fields = merged
+            self._updated = now
 
     async def read_state(self) -> WallboxState:
         """The latest state (typed error when none or stale)."""
@@ -191,6 +199,8 @@ class MqttWallbox:
             raise StaleDataError("MQTT wallbox: no fresh state")
         f = self._fields
         power = float(f["power"])
+        if abs(power) > 1.0 and self._clock() - self._changed > self.config.stale_after:
+            raise StaleDataError("MQTT wallbox: state frozen while power flows")
         status = f.get("status")
         if status is None:
             status = (

@@ -267,6 +267,7 @@ class MqttMeter:
         self._received_at = float("-inf")
         self._changed_at = float("-inf")
         self.errors = 0
+        self.received = 0
         self.last_error: Exception | None = None
         self._started = False
 
@@ -286,6 +287,7 @@ class MqttMeter:
             return
         if reading is None:
             return
+        self.received += 1
         now = self._clock()
         if reading.timestamp is None:
             reading = replace(reading, timestamp=datetime.now(UTC))

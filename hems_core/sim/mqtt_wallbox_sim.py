@@ -98,14 +98,19 @@ class MqttWallboxSim:
             }
         )
 
+    def current_state(self) -> str:
+        """The state as published: the last one again while ``faults.frozen``."""
+        text = self.state_json()
+        if self.faults.frozen and self._frozen is not None:
+            return self._frozen
+        self._frozen = text
+        return text
+
     async def publish_state(self) -> None:
         """Publish one state message (faults: silence, garbage, frozen)."""
         if self.faults.drop_connections:
             return
-        text = self.state_json()
-        if self.faults.frozen and self._frozen is not None:
-            text = self._frozen
-        self._frozen = text
+        text = self.current_state()
         if self.faults.garbage:
             text = "\x00{garbage"
         await self.client.publish(self.state_topic, text, qos=1)

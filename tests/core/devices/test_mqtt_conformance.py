@@ -95,14 +95,10 @@ async def p1(mosquitto: MosquittoBroker, request: pytest.FixtureRequest) -> Asyn
 
 
 async def _publish_and_wait(rig: P1Rig) -> None:
-    counts = {k: m.errors for k, m in rig.meters.items()}
-    marks = {k: m._received_at for k, m in rig.meters.items()}
+    """Publish once and wait until every meter has taken it (as a reading or an error)."""
+    seen = {k: m.received + m.errors for k, m in rig.meters.items()}
     await rig.pub.publish_once()
-    await until(
-        lambda: all(
-            m._received_at != marks[k] or m.errors != counts[k] for k, m in rig.meters.items()
-        )
-    )
+    await until(lambda: all(m.received + m.errors > seen[k] for k, m in rig.meters.items()))
 
 
 async def test_all_three_sources_agree(p1: P1Rig) -> None:
@@ -260,7 +256,7 @@ async def wb(mosquitto: MosquittoBroker, request: pytest.FixtureRequest) -> Asyn
         import json
 
         async def split() -> None:
-            data = json.loads(sim.state_json())
+            data = json.loads(sim.current_state())
             await sim.client.publish(f"{base}/power", str(data["power_w"]))
             await sim.client.publish(f"{base}/soc", str(data["soc"]))
 
@@ -271,9 +267,10 @@ async def wb(mosquitto: MosquittoBroker, request: pytest.FixtureRequest) -> Asyn
 
 
 async def _state(rig: WbRig) -> None:
-    mark = rig.box._updated
+    """Publish one state and wait until every message of it has arrived."""
+    expected = rig.box.received + len(rig.box.config.state_topics())
     await rig.sim.publish_state()
-    await until(lambda: rig.box._updated != mark)
+    await until(lambda: rig.box.received >= expected)
 
 
 async def test_mqtt_wallbox_setpoints_and_state(wb: WbRig) -> None:
@@ -317,3 +314,21 @@ async def test_mqtt_wallbox_garbage_state_ignored(wb: WbRig) -> None:
     wb.clock.advance(31)
     with pytest.raises(StaleDataError):
         await wb.box.read_state()
+
+
+async def test_mqtt_wallbox_frozen_state_is_stale(wb: WbRig) -> None:
+    await wb.box.set_power(2000)
+    await until(lambda: wb.sim.received == 1)
+    wb.clock.advance(10)
+    await _state(wb)
+    wb.sim.faults.frozen = True
+    for _ in range(4):
+        wb.clock.advance(10)
+        await wb.box.set_power(2000)  # the controller keeps the box's watchdog fed
+        await _state(wb)
+    with pytest.raises(StaleDataError, match="frozen"):
+        await wb.box.read_state()
+    wb.sim.faults.frozen = False
+    wb.clock.advance(1)
+    await _state(wb)
+    assert (await wb.box.read_state()).power_w == pytest.approx(2000)
