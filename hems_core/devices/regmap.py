@@ -253,7 +253,10 @@ class RegisterDevice:
 
     async def read(self, names: Iterable[str]) -> dict[str, float]:
         """Read the named registers with as few requests as the map allows."""
-        specs = [self.map.registers[n] for n in names]
+        try:
+            specs = [self.map.registers[n] for n in names]
+        except KeyError as err:
+            raise ConfigError(f"{self.map.name}: no register {err.args[0]!r}") from None
         values: dict[str, float] = {}
         for block in plan_reads(specs, max_gap=self.map.max_gap):
             words = await self.client.read(

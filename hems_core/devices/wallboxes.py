@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .clock import Clock, monotonic_clock
-from .errors import StaleDataError, ValueOutOfRangeError
+from .errors import ConfigError, StaleDataError, ValueOutOfRangeError
 from .modbus_client import ModbusTcpClient
 from .model import WallboxLimits, WallboxState, WallboxStatus
 from .regmap import DeviceMap, RegisterDevice, parse_device_map
@@ -202,6 +202,12 @@ class ModbusWallbox:
         clock: Clock = monotonic_clock,
     ) -> None:
         self.map = device_map if isinstance(device_map, DeviceMap) else parse_device_map(device_map)
+        if "power" not in self.map.roles:
+            raise ConfigError(f"{self.map.name}: a wallbox map needs a 'power' register")
+        if "setpoint" not in self.map.roles and "charge_limit" not in self.map.roles:
+            raise ConfigError(f"{self.map.name}: a wallbox map needs a 'setpoint' register")
+        if self.map.limits.max_charge_w <= 0 and self.map.limits.max_discharge_w <= 0:
+            raise ConfigError(f"{self.map.name}: limits max_charge_w/max_discharge_w missing")
         self.device = RegisterDevice(self.map, client)
         self.client = client
         self._freeze = FreezeDetector(stale_after, clock)

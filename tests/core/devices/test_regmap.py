@@ -74,3 +74,22 @@ def test_duplicate_and_unknown_register_keys(tmp_path: Path) -> None:
         load_device_map(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_device_map(tmp_path / "missing.yaml")
+
+
+def test_wallbox_driver_needs_power_setpoint_and_limits() -> None:
+    from hems_core.devices.modbus_client import ModbusTcpClient
+    from hems_core.devices.wallboxes import ModbusWallbox
+
+    client = ModbusTcpClient("127.0.0.1", 1)
+    regs = [{"name": "p", "address": 1}, {"name": "s", "address": 2, "writable": True}]
+    limits = {"max_charge_w": 1000, "max_discharge_w": 1000}
+    with pytest.raises(ConfigError, match="power"):
+        ModbusWallbox({"registers": regs, "roles": {"setpoint": "s"}, "limits": limits}, client)
+    with pytest.raises(ConfigError, match="setpoint"):
+        ModbusWallbox({"registers": regs, "roles": {"power": "p"}, "limits": limits}, client)
+    with pytest.raises(ConfigError, match="limits"):
+        ModbusWallbox({"registers": regs, "roles": {"power": "p", "setpoint": "s"}}, client)
+    box = ModbusWallbox(
+        {"registers": regs, "roles": {"power": "p", "setpoint": "s"}, "limits": limits}, client
+    )
+    assert box.limits.max_charge_w == 1000
