@@ -40,7 +40,7 @@ async def test_runner_links_ev_and_pv_to_the_meter(mosquitto: MosquittoBroker) -
     endpoints = await runner.start()
     meter = MqttMeter(MqttClient("127.0.0.1", mosquitto.port), JsonDecoder("scn/json"), clock=clock)
     try:
-        assert set(endpoints["wallboxes"]) == {"quasar", "evdc", "ambi", "diy"}
+        assert set(endpoints["wallboxes"]) == {"quasar", "evdc", "ambi", "mybox", "diy"}
         q = endpoints["wallboxes"]["quasar"]
         box = quasar(ModbusTcpClient("127.0.0.1", q["port"], timeout=0.5, clock=clock), clock=clock)
         inv = SunSpecInverter(
