@@ -1,0 +1,61 @@
+"""``hems sim devices --scenario PATH``: run device simulators and print their endpoints."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``sim`` command group."""
+    sim = subparsers.add_parser("sim", help="device simulators")
+    sub = sim.add_subparsers(dest="sim_command", metavar="COMMAND")
+    dev = sub.add_parser("devices", help="run wallbox / inverter / P1 simulators on loopback")
+    dev.add_argument("--scenario", required=True, help="scenario YAML/JSON file")
+    dev.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many real seconds (default: run until Ctrl-C)",
+    )
+    dev.set_defaults(handler=_devices)
+
+
+def _devices(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hems_core.cli import CliError
+    from hems_core.devices.errors import ConfigError
+
+    from .scenario import SimRunner, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ConfigError as err:
+        raise CliError(str(err)) from err
+
+    async def run() -> None:
+        import json
+
+        runner = SimRunner(scenario)
+        try:
+            endpoints = await runner.start()
+            print(json.dumps(endpoints, indent=2), flush=True)
+            interval = float(scenario.get("publish_interval_s", 1.0))
+            loop = asyncio.get_running_loop()
+            end = None if args.duration is None else loop.time() + args.duration
+            while end is None or loop.time() < end:
+                await runner.tick()
+                await asyncio.sleep(
+                    interval if end is None else min(interval, max(end - loop.time(), 0))
+                )
+        finally:
+            await runner.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        return 0
+    except (ConfigError, FileNotFoundError, RuntimeError) as err:
+        raise CliError(str(err)) from err
+    return 0
