@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, tzinfo
 
 import numpy as np
 
-from .compose import LocalCalendar
+from .composition import LocalCalendar
 from .errors import PriceDataError
 from .series import PriceSeries
 from .timegrid import STEP, epoch_s, floor_quarter

@@ -46,7 +46,7 @@ def _dump(name: str, obj: object) -> None:
 
 
 def _all_in_nl(spot_mwh: float) -> float:
-    """Illustrative NL dynamic all-in price: (spot + 2 ct) and 2026 energy tax, both plus 21 % VAT."""
+    """Illustrative NL all-in price: (spot + 2 ct + 2026 energy tax) plus 21 % VAT."""
     return round((spot_mwh / 1000 + 0.02 + 0.0916) * 1.21, 5)
 
 
@@ -58,8 +58,10 @@ def main() -> None:
     nl_spring_q = nl["2025-03-30"]  # 92 quarters (hourly market then, repeated per quarter)
     nl_autumn_q = nl["2025-10-26"]  # 100 real 15-minute prices
     nl_after_q = nl["2025-10-27"]  # 96
-    nl_first15 = nl["2025-10-01"]  # first 15-minute delivery day, 96
-    assert len(nl_spring_q) == 92 and len(nl_autumn_q) == 100 and len(nl_after_q) == 96
+    nl_first15 = nl["2025-10-04"]  # 15-minute day with 19 repeated prices (A03 omits them)
+    assert len(nl_spring_q) == 92
+    assert len(nl_autumn_q) == 100
+    assert len(nl_after_q) == 96
     nl_spring_h = nl_spring_q[::4]  # 23 hours
 
     # 1. Nord Pool core action response: {area: [{start, end, price}]} in EUR/MWh, UTC ISO times.
@@ -78,7 +80,7 @@ def main() -> None:
         },
     )
 
-    # 2. Nord Pool custom sensor state: hourly raw_today (23 h) and raw_tomorrow, €/kWh, local times.
+    # 2. Nord Pool custom sensor state: hourly raw_today (23 h) and raw_tomorrow, €/kWh.
     def raw(day: date, values: list[float]) -> list[dict[str, object]]:
         return [
             {
@@ -250,9 +252,7 @@ def main() -> None:
     )
 
     # 9. Octopus Energy current-day rates event: 46 half-hours on the 23-hour London day.
-    half = [
-        (nl_spring_q[2 * i] + nl_spring_q[2 * i + 1]) / 2 for i in range(len(nl_spring_q) // 2)
-    ]
+    half = [(nl_spring_q[2 * i] + nl_spring_q[2 * i + 1]) / 2 for i in range(len(nl_spring_q) // 2)]
     slots = _starts(spring, LON, 30)
     rates = [
         {
@@ -266,7 +266,9 @@ def main() -> None:
     _dump(
         "octopus_current_day_rates_2026-03-29.json",
         {
-            "entity_id": "event.octopus_energy_electricity_22l1234567_1600012345678_current_day_rates",
+            "entity_id": (
+                "event.octopus_energy_electricity_22l1234567_1600012345678_current_day_rates"
+            ),
             "state": "2026-03-29T00:00:05.123+00:00",
             "attributes": {
                 "event_types": ["octopus_energy_electricity_current_day_rates"],
