@@ -12,7 +12,7 @@ The time axis is checked on the way: overlaps, duplicates and gaps are errors, n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -130,13 +130,28 @@ def intervals_to_series(
     )
 
 
+def _local_day_index(s: IntArray, tz: tzinfo) -> list[int]:
+    """Local-day number of each (sorted) epoch second, with O(days) zone look-ups."""
+    first = datetime.fromtimestamp(int(s[0]), tz=UTC).astimezone(tz).date()
+    last = datetime.fromtimestamp(int(s[-1]), tz=UTC).astimezone(tz).date()
+    bounds = []
+    d = first
+    while d <= last:
+        d = d + timedelta(days=1)
+        bounds.append(int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()))
+    idx: list[int] = np.searchsorted(np.asarray(bounds), s, side="right").tolist()
+    return idx
+
+
 def infer_ends(starts: ArrayLike, tz: tzinfo) -> IntArray:
     """Interval ends for sources that give only start times (e.g. ``{timestamp, price}``).
 
     Ends are returned in the order of ``starts``. The resolution may change between local days
     (hourly until 2025-09-30, quarter-hourly from 2025-10-01) but never inside one, so each local
-    day's step is the smallest spacing seen in it and every other spacing in that day is a gap. A
-    lone final point takes its day's step, or the previous day's.
+    day's step is the smallest spacing between two of its own points, and every other spacing in
+    that day is a gap. Spacings across midnight never set a step (a missing first quarter must not
+    turn the previous day's last price into a 30-minute one); a day with a single price takes the
+    step of the nearest day (the later one on a tie).
     """
     raw = np.asarray(starts, dtype=np.int64)
     if raw.size == 0:
@@ -145,21 +160,24 @@ def infer_ends(starts: ArrayLike, tz: tzinfo) -> IntArray:
     s = raw[order]
     if s.size > 1 and (s[1:] == s[:-1]).any():
         raise PriceDataError("duplicate", f"two prices for {_t(s[1:][s[1:] == s[:-1]][0])}")
-    days = [datetime.fromtimestamp(int(x), tz=UTC).astimezone(tz).date() for x in s]
+    days = _local_day_index(s, tz)
     diffs = np.diff(s)
-    step_of_day: dict[object, int] = {}
+    step_of_day: dict[int, int] = {}
     for i, d in enumerate(diffs):
         day = days[i]
-        if d < step_of_day.get(day, 1 << 62):
+        if days[i + 1] == day and d < step_of_day.get(day, 1 << 62):
             step_of_day[day] = int(d)
+    if not step_of_day:
+        raise PriceDataError(
+            "format", "cannot tell the interval length from one price per day; give start and end"
+        )
+    known_days = sorted(step_of_day)
     ends = np.empty_like(s)
-    prev_step: int | None = None
     for i in range(s.size):
-        step = step_of_day.get(days[i], prev_step)
-        if step is None:
-            raise PriceDataError(
-                "format", "cannot tell the interval length from a single price; give start and end"
-            )
+        step = step_of_day.get(days[i])
+        if step is None:  # a lone price in its day: the resolution of the nearest day
+            near = min(known_days, key=lambda k: (abs(k - days[i]), -k))
+            step = step_of_day[near]
         if step not in ALLOWED_STEPS_S:
             raise PriceDataError(
                 "gap",
@@ -171,7 +189,6 @@ def infer_ends(starts: ArrayLike, tz: tzinfo) -> IntArray:
                 "gap", f"gap in prices: nothing from {_t(s[i] + step)} to {_t(s[i + 1])}"
             )
         ends[i] = s[i] + step
-        prev_step = step
     out = np.empty_like(ends)
     out[order] = ends
     return out
