@@ -15,7 +15,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .adapters import FORMATS, check_fresh, detect_format, parse_prices, parse_text
+    from .adapters import (
+        FORMATS,
+        check_day_complete,
+        check_fresh,
+        detect_format,
+        parse_prices,
+        parse_text,
+    )
     from .capacity import (
         CapacityTariff,
         DemandCharge,
@@ -51,6 +58,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "FORMATS": "adapters",
+    "check_day_complete": "adapters",
     "check_fresh": "adapters",
     "detect_format": "adapters",
     "parse_prices": "adapters",
@@ -116,6 +124,7 @@ __all__ = [
     "TariffTemplate",
     "TouAdder",
     "be_flanders",
+    "check_day_complete",
     "check_fresh",
     "compose",
     "de",

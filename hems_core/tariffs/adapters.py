@@ -721,6 +721,14 @@ def parse_prices(
     return series
 
 
+def check_day_complete(series: PriceSeries, day: date, tz: tzinfo, label: str = "day") -> None:
+    """Reject a series that lacks a published price for any quarter of local ``day``.
+
+    Use it for "tomorrow" after publication time: 96 quarters, 92 or 100 on DST days.
+    """
+    _require_whole_day(series, day, tz, label)
+
+
 def check_fresh(series: PriceSeries, now: datetime) -> None:
     """Reject a series with no price for the current quarter or later (stale data)."""
     if now.tzinfo is None:
@@ -763,6 +771,7 @@ def _yaml(text: str) -> object:
 __all__ = [
     "FORMATS",
     "ParseOptions",
+    "check_day_complete",
     "check_fresh",
     "detect_format",
     "parse_prices",
