@@ -13,6 +13,7 @@ Variables (one value per 15-minute step, local time): ``spot`` (currency/kWh), `
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,15 +53,22 @@ class Formula:
         if len(self.text) > MAX_LENGTH:
             raise PriceDataError("tariff", f"formula longer than {MAX_LENGTH} characters")
         try:
-            tree = ast.parse(self.text, mode="eval")
+            with warnings.catch_warnings():  # e.g. "1or 2": a warning, not our error type
+                warnings.simplefilter("ignore", SyntaxWarning)
+                tree = ast.parse(self.text, mode="eval")
         except SyntaxError as err:
             raise PriceDataError(
                 "tariff", f"formula {self.text!r} does not parse: {err.msg}"
             ) from err
         except (RecursionError, MemoryError, ValueError) as err:
             raise PriceDataError("tariff", "formula is nested too deeply") from err
+        callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
         for node in ast.walk(tree):
             _check(node, self.text)
+            if isinstance(node, ast.Name) and node.id in _FUNCS and id(node) not in callees:
+                raise PriceDataError(
+                    "tariff", f"formula {self.text!r}: {node.id} must be called, e.g. {node.id}(…)"
+                )
         object.__setattr__(self, "_tree", tree)
 
     def evaluate(self, variables: Mapping[str, NDArray[np.float64]]) -> NDArray[np.float64]:

@@ -127,6 +127,14 @@ class PriceSeries:
             raise PriceDataError(
                 "format", f"cannot join {self.currency} and {other.currency} prices"
             )
+        mine = (self.includes_vat, self.includes_energy_tax, self.includes_grid_fees)
+        theirs = (other.includes_vat, other.includes_energy_tax, other.includes_grid_fees)
+        if mine != theirs:
+            raise PriceDataError(
+                "format",
+                f"cannot join {self.source} and {other.source} prices: one includes VAT, tax or "
+                "grid fees and the other does not",
+            )
         lo = min(self.start, other.start)
         hi = max(self.end, other.end)
         if other.start > self.end or self.start > other.end:
