@@ -369,7 +369,9 @@ def _nordpool_custom(ctx: _Ctx) -> PriceSeries:
         factor, cur = parse_unit(ctx.unit)
         currency = cur or currency
     tz = ctx.opts.tz or _zone_for_area(str(d.get("region") or "") or None)
-    meta = _meta(ctx, "nordpool_custom", currency)
+    nordpool_keys = ("raw_today", "raw_tomorrow", "region", "tomorrow_valid", "unit", "currency")
+    source = "nordpool_custom" if any(k in d for k in nordpool_keys) else "flat"
+    meta = _meta(ctx, source, currency)
     if not any(isinstance(d.get(k), list) and d.get(k) for k in ("raw_today", "raw_tomorrow")):
         return _flat_days(ctx, d.get("today"), d.get("tomorrow"), tz, factor, meta)
     parts: list[PriceSeries] = []

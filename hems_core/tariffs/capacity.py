@@ -120,14 +120,17 @@ class QuarterAverages:
 
 
 def quarters_from_counter(
-    times: ArrayLike | list[datetime], counter_kwh: ArrayLike
+    times: ArrayLike | list[datetime],
+    counter_kwh: ArrayLike,
+    max_gap_s: float | None = None,
 ) -> QuarterAverages:
     """Clock-quarter averages from a cumulative import counter (kWh) read at ``times``.
 
     ``times`` are aware datetimes or epoch seconds. The counter is interpolated linearly at quarter
     boundaries; only quarters fully inside the readings count as complete, and the energy drawn in
     the last, unfinished quarter is reported as ``running_kwh``. A decreasing counter is an error
-    (meter swap or a bad read), as are unsorted or repeated times.
+    (meter swap or a bad read), as are unsorted or repeated times. With ``max_gap_s``, quarters
+    overlapping a longer gap between readings are left out (their energy is known, its shape not).
     """
     t = _epoch_array(times)
     c = np.asarray(counter_kwh, dtype=np.float64)
@@ -150,12 +153,13 @@ def quarters_from_counter(
     at = np.interp(bounds.astype(np.float64), t.astype(np.float64), c)
     kw = np.diff(at) / (STEP_S / 3600.0)
     running_kwh = float(c[-1] - at[-1]) if bounds.size else 0.0
-    return QuarterAverages(
+    q = QuarterAverages(
         starts=bounds[:-1],
         kw=kw,
         running_start=from_epoch_s(q_last),
         running_kwh=max(0.0, running_kwh),
     )
+    return q if max_gap_s is None else _drop_gaps(q, t, max_gap_s)
 
 
 def quarters_from_power(
@@ -176,12 +180,15 @@ def quarters_from_power(
         raise PriceDataError("overlap", "power samples are not in strictly increasing time order")
     p = np.maximum(p, 0.0)
     energy = np.concatenate(([0.0], np.cumsum(p[:-1] * np.diff(t)) / 3600.0))
-    q = quarters_from_counter(t, energy)
+    return _drop_gaps(quarters_from_counter(t, energy), t, max_gap_s)
+
+
+def _drop_gaps(q: QuarterAverages, t: NDArray[np.int64], max_gap_s: float) -> QuarterAverages:
+    """Leave out quarters that overlap a reading gap longer than ``max_gap_s``."""
     if len(q) == 0:
         return q
-    gaps = np.diff(t) > max_gap_s
     keep = np.ones(len(q), dtype=bool)
-    for i in np.flatnonzero(gaps):
+    for i in np.flatnonzero(np.diff(t) > max_gap_s):
         lo, hi = t[i], t[i + 1]
         keep &= ~((q.starts < hi) & (q.starts + STEP_S > lo))
     return QuarterAverages(q.starts[keep], q.kw[keep], q.running_start, q.running_kwh)

@@ -152,3 +152,15 @@ def test_weights_follow_local_time_over_dst() -> None:
     assert int(np.sum(w[:24] == 0.5)) == 20
     assert np.all(w[20:84] == 1.0)  # 06:00-22:00: 16 hours
     assert np.all(w[84:] == 0.5)  # 22:00-24:00
+
+
+def test_counter_gap_quarters_can_be_left_out() -> None:
+    t0 = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    times = [t0, t0 + timedelta(minutes=14), t0 + timedelta(minutes=50), t0 + timedelta(minutes=61)]
+    counter = [0.0, 0.5, 3.0, 3.2]
+    every = quarters_from_counter(times, counter)
+    assert len(every) == 4
+    kept = quarters_from_counter(times, counter, max_gap_s=300)
+    # 08:14-08:50 has no readings: 08:00, 08:15, 08:30 and 08:45 all overlap it
+    assert len(kept) == 0
+    assert kept.running_kwh == pytest.approx(every.running_kwh)
