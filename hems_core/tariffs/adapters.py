@@ -43,7 +43,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -257,7 +257,7 @@ def _time_value(
     if not starts:
         return out
     ends = infer_ends(starts, tz or clock.guess_zone() or UTC)
-    for s, e, v in zip(starts, ends.tolist(), values, strict=True):
+    for s, e, v in zip(starts, cast(list[int], ends.tolist()), values, strict=True):
         out.add(s, int(e), v)
     return out
 

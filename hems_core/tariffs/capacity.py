@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -236,7 +236,11 @@ def update_flanders(
 ) -> FlandersPeakState:
     """Fold complete quarters into the state, rolling months over in local time."""
     st = state
-    for s, kw in zip(quarters.starts.tolist(), quarters.kw.tolist(), strict=True):
+    for s, kw in zip(
+        cast(list[int], quarters.starts.tolist()),
+        cast(list[float], quarters.kw.tolist()),
+        strict=True,
+    ):
         local = from_epoch_s(s).astimezone(tz)
         if st is None:
             st = FlandersPeakState(local.year, local.month)
@@ -298,7 +302,11 @@ def update_sweden(
 ) -> SwedishPeakState:
     """Fold complete clock hours (4 complete quarters) into the month's weighted peaks."""
     by_hour: dict[int, list[float]] = {}
-    for s, kw in zip(quarters.starts.tolist(), quarters.kw.tolist(), strict=True):
+    for s, kw in zip(
+        cast(list[int], quarters.starts.tolist()),
+        cast(list[float], quarters.kw.tolist()),
+        strict=True,
+    ):
         by_hour.setdefault(s - s % 3600, []).append(kw)
 
     def key(hour: datetime) -> date | datetime:

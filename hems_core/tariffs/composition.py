@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -200,7 +200,7 @@ def compose(spot: PriceSeries, tariff: TariffSource, tz: tzinfo) -> ComposedPric
     imp = np.empty(n)
     exp = np.empty(n)
     first: Tariff | None = None
-    for year in np.unique(cal.year).tolist():
+    for year in cast(list[int], np.unique(cal.year).tolist()):
         t = tariff(int(year)) if callable(tariff) else tariff
         first = first or t
         m = cal.year == year

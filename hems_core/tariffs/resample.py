@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -139,8 +140,7 @@ def _local_day_index(s: IntArray, tz: tzinfo) -> list[int]:
     while d <= last:
         d = d + timedelta(days=1)
         bounds.append(int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()))
-    idx: list[int] = np.searchsorted(np.asarray(bounds), s, side="right").tolist()
-    return idx
+    return cast(list[int], np.searchsorted(np.asarray(bounds), s, side="right").tolist())
 
 
 def infer_ends(starts: ArrayLike, tz: tzinfo) -> IntArray:

@@ -21,6 +21,7 @@ Usage (forecast code imports this; it is not reimplemented there)::
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import cast
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def extend_with_tail(
     tcal = LocalCalendar.of(series.end, n_tail, tz)
     tail = np.empty(n_tail)
     by_minute: dict[int, float] = {}
-    for m in np.unique(minute).tolist():
+    for m in cast(list[int], np.unique(minute).tolist()):
         by_minute[m] = float(np.median(v[minute == m]))
     keys = np.array(sorted(by_minute), dtype=np.int64)
     for j in range(n_tail):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,8 +12,9 @@ import pytest
 
 from hems_core.tariffs import extend_with_tail, parse_prices
 from tests.core.tariffs.helpers import AMS, STO
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(os.environ.get("HEMS_DATA", "/work/shared/data"))
+DATA = SHARED_DATA
 NL15 = DATA / "prices_nl_dayahead_15min_2025.csv"
 SE3 = DATA / "prices_se3_dayahead_hourly_2023_2024.csv"
 

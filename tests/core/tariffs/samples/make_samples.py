@@ -1,9 +1,9 @@
 """Regenerate the committed price samples (one per supported format) from public MIT data.
 
 Run from the repository root: ``python tests/core/tariffs/samples/make_samples.py``. Needs the
-shared data directory (``HEMS_DATA``, default ``/work/shared/data``); the committed outputs are
-what the tests use, so the tests never need the data directory. See ``README.md`` here for the
-sources and for how the values were moved onto the 2026 DST days.
+shared data directory (``HEMS_DATA``, default ``../shared/data`` beside the clone); the committed
+outputs are what the tests use, so the tests never need the data directory. See ``README.md``
+here for the sources and for how the values were moved onto the 2026 DST days.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-DATA = Path(os.environ.get("HEMS_DATA", "/work/shared/data"))
+DATA = Path(
+    os.environ.get("HEMS_DATA", Path(__file__).resolve().parents[4].parent / "shared" / "data")
+)
 OUT = Path(__file__).parent
 AMS = ZoneInfo("Europe/Amsterdam")
 STO = ZoneInfo("Europe/Stockholm")
