@@ -123,7 +123,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     )
     server = ModbusServer(sim)
     port = await server.start()
-    client = ModbusTcpClient("127.0.0.1", port, timeout=0.25, backoff_max=4.0, clock=clock)
+    client = ModbusTcpClient("127.0.0.1", port, timeout=1.0, backoff_max=4.0, clock=clock)
     inv = SunSpecInverter(client, revert_s=120, stale_after=30.0, clock=clock)
     yield Rig(clock, sim, server, inv)
     await inv.close()
@@ -236,9 +236,7 @@ async def test_no_suns_marker() -> None:
     sim.words[40000] = 0
     server = ModbusServer(sim)
     port = await server.start()
-    inv = SunSpecInverter(
-        ModbusTcpClient("127.0.0.1", port, timeout=0.25, clock=clock), clock=clock
-    )
+    inv = SunSpecInverter(ModbusTcpClient("127.0.0.1", port, timeout=1.0, clock=clock), clock=clock)
     try:
         with pytest.raises(ProtocolError, match="SunS"):
             await inv.discover()

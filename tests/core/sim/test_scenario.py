@@ -42,10 +42,10 @@ async def test_runner_links_ev_and_pv_to_the_meter(mosquitto: MosquittoBroker) -
     try:
         assert set(endpoints["wallboxes"]) == {"quasar", "evdc", "ambi", "mybox", "diy"}
         q = endpoints["wallboxes"]["quasar"]
-        box = quasar(ModbusTcpClient("127.0.0.1", q["port"], timeout=0.5, clock=clock), clock=clock)
+        box = quasar(ModbusTcpClient("127.0.0.1", q["port"], timeout=2.0, clock=clock), clock=clock)
         inv = SunSpecInverter(
             ModbusTcpClient(
-                "127.0.0.1", endpoints["inverters"]["pv"]["port"], timeout=0.5, clock=clock
+                "127.0.0.1", endpoints["inverters"]["pv"]["port"], timeout=2.0, clock=clock
             ),
             clock=clock,
         )
