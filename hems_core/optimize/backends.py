@@ -88,14 +88,19 @@ class OsqpBackend:
         self,
         structure: Structure,
         *,
-        eps: float = 1e-4,
+        eps: float = 1e-3,
+        rho: float = 0.01,
         max_iter: int = 20000,
         polish: bool = False,
     ) -> None:
         self.structure = structure
+        # eps 1e-3 with a small initial rho: measured on the bench cases (``hems bench
+        # solver``), the shifted warm start then converges in ~100 iterations with an
+        # objective within a few 1e-3 of the exact optimum.
         self.settings: dict[str, Any] = {
             "eps_abs": eps,
             "eps_rel": eps,
+            "rho": rho,
             "max_iter": max_iter,
             "polishing": polish,
             "verbose": False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,7 @@ import numpy as np
 from .backends import SolverError, available_backends
 from .inputs import State
 from .planner import Planner
-from .scenarios import DEFAULT_START, case_a_site, case_b_site, case_state, profile_inputs
+from .scenarios import DEFAULT_START, case_a_site, case_b_site, case_state, receding_inputs
 
 _COLD = """
 import sys, time
@@ -47,7 +46,7 @@ def _case(name: str, steps: int, backend: str, repeats: int, reference: bool) ->
     error = None
     inputs = None
     for i in range(repeats + 1):
-        inputs = profile_inputs(start + timedelta(minutes=15 * i), steps, i, pv_peak_kw=pv_peak)
+        inputs = receding_inputs(start, steps, i, pv_peak_kw=pv_peak)
         try:
             plan = planner.solve(inputs, state)
         except SolverError as err:

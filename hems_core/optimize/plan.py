@@ -214,11 +214,8 @@ def build_plan(
         pk = x[s.peak]
         capacity += site.peak_tariff.eur_per_kw_month * float(np.sum(pk - nums.peak_base))
         month_peak = _t(pk)
-        qavg = imp / 0.25
-        qavg[0] = (imp[0] + 0.0) / 0.25
-        peak_at = (qavg >= pk[nums.month_slot] - 0.05) & (
-            pk[nums.month_slot] > nums.peak_base[nums.month_slot] + 0.05
-        )
+        # Import at the month's peak (raised, or still the floor) means the peak is binding.
+        peak_at = imp / dt >= pk[nums.month_slot] - 0.05
     if s.top is not None:
         top = s.top
         capacity += float(nums.q[top.t] @ x[top.t])

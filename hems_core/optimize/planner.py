@@ -109,7 +109,17 @@ class Planner:
         x = res.x.copy()
         pairs = [(s.imp, s.exp)] + [(st.ch, st.dis) for st in s.stores]
         overlap = max(float(np.max(np.minimum(x[a], x[b]))) for a, b in pairs)
-        if overlap > OVERLAP_KWH:
+        # Burning energy through round-trip losses can only pay when a kWh has negative value
+        # somewhere: negative prices, export worth more than import, or PV that may not be
+        # curtailed. Otherwise an overlap is solver noise (first-order solvers at 1e-3).
+        pv = self.site.pv
+        burn_possible = bool(
+            np.any(inputs.import_price < 0)
+            or np.any(inputs.export_price < 0)
+            or np.any(inputs.export_price > inputs.import_price)
+            or (pv is not None and not pv.curtailable and bool(np.any(inputs.pv_kw > 0)))
+        )
+        if overlap > OVERLAP_KWH and burn_possible:
             t0 = time.perf_counter()
             x_milp, _ = solve_modes_milp(s, nums)
             ub = nums.ub.copy()

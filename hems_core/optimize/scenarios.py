@@ -11,13 +11,20 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from ..model import Chemistry, Ev, Grid, HomeBattery, MonthlyPeakTariff, Pv, Site, Trip, WearModel
-from .inputs import Inputs, State, step_edges
+from .inputs import FloatArray, Inputs, State, step_edges
 
 
 def profile_inputs(
     start: datetime, steps: int, seed: int = 0, *, pv_peak_kw: float = 6.0
 ) -> Inputs:
     """Prices, load and PV for ``steps`` steps from ``start`` (vectorised)."""
+    imp, exp, load, pv = _profile(start, steps, seed, pv_peak_kw)
+    return Inputs(start=start, import_price=imp, export_price=exp, load_kw=load, pv_kw=pv)
+
+
+def _profile(
+    start: datetime, steps: int, seed: int, pv_peak_kw: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     rng = np.random.default_rng(seed)
     edges, _ = step_edges(start, steps)
     hour = ((edges[:-1] % 86400) / 3600.0).astype(np.float64)
@@ -38,15 +45,35 @@ def profile_inputs(
     load = load * (1 + rng.normal(0.0, 0.1, steps)).clip(0.5, 1.5)
     pv = pv_peak_kw * np.clip(np.cos((hour - 13.0) / 12.0 * np.pi) ** 3, 0.0, None)
     pv = pv * (hour > 6.5) * (hour < 19.5) * rng.uniform(0.7, 1.0)
+    return import_price, export_price, load, pv
+
+
+def receding_inputs(
+    start: datetime, steps: int, k: int, seed: int = 0, *, pv_peak_kw: float = 6.0
+) -> Inputs:
+    """Window ``k`` of a receding horizon: the same forecast slid by ``k`` quarters, with the
+    next hour's load and PV nowcast updated (fresh noise), as a planner sees it live."""
+    imp, exp, load_all, pv_all = _profile(start, steps + k, seed, pv_peak_kw)
+    rng = np.random.default_rng(10_000 + k)
+    window = slice(k, k + steps)
+    load = load_all[window].copy()
+    pv = pv_all[window].copy()
+    near = min(4, steps)
+    load[:near] *= np.clip(1 + rng.normal(0.0, 0.15, near), 0.3, 2.0)
+    pv[:near] *= np.clip(1 + rng.normal(0.0, 0.15, near), 0.0, 1.5)
     return Inputs(
-        start=start, import_price=import_price, export_price=export_price, load_kw=load, pv_kw=pv
+        start=start + timedelta(minutes=15 * k),
+        import_price=imp[window],
+        export_price=exp[window],
+        load_kw=load,
+        pv_kw=pv,
     )
 
 
 def case_a_site(start: datetime) -> Site:
     """One bidirectional EV + home battery + PV + Flemish peak + full wear model."""
-    ev_wear = WearModel.for_chemistry(Chemistry.NMC, max_power_kw=11.0, dod_segments=3)
-    bat_wear = WearModel.for_chemistry(Chemistry.LFP, max_power_kw=5.0, dod_segments=3)
+    ev_wear = WearModel.for_chemistry(Chemistry.NMC, max_power_kw=11.0, dod_segments=2)
+    bat_wear = WearModel.for_chemistry(Chemistry.LFP, max_power_kw=5.0, dod_segments=2)
     day0 = start.replace(hour=0, minute=0, second=0, microsecond=0)
     trips = tuple(
         Trip(
