@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .backends import SolverError, available_backends
+from .backends import SolverError, available_backends, default_backend
 from .inputs import State
 from .planner import Planner
 from .scenarios import DEFAULT_START, case_a_site, case_b_site, case_state, receding_inputs
@@ -42,11 +42,13 @@ def _case(name: str, steps: int, backend: str, repeats: int, reference: bool) ->
     planner = Planner(site, backend=backend)
     state = case_state(site)
     times: list[float] = []
+    totals: list[float] = []  # whole Planner.solve: vectors + solve + Plan with reasons
     gaps: list[float] = []
     error = None
     inputs = None
     for i in range(repeats + 1):
         inputs = receding_inputs(start, steps, i, pv_peak_kw=pv_peak)
+        t_call = time.perf_counter()
         try:
             plan = planner.solve(inputs, state)
         except SolverError as err:
@@ -54,6 +56,7 @@ def _case(name: str, steps: int, backend: str, repeats: int, reference: bool) ->
             break
         if i > 0:  # the first solve is the cold one; the rest are warm receding re-solves
             times.append(plan.stats.solve_time_s * 1000.0)
+            totals.append((time.perf_counter() - t_call) * 1000.0)
         if plan.stats.fallback_from:
             error = f"fell back: {plan.stats.fallback_from}"
         if reference and i == repeats:
@@ -69,13 +72,16 @@ def _case(name: str, steps: int, backend: str, repeats: int, reference: bool) ->
             battery_soc=bat,
             month_peak_kw=max(state.month_peak_kw, plan.grid_import_kw[0]),
         )
+    storages = len(site.evs) + (site.battery is not None)
     row: dict[str, Any] = {
         "name": name,
         "steps": steps,
         "evs": len(site.evs),
         "backend": backend,
+        "default": backend == default_backend(storages),
         "median_ms": float(np.median(times)) if times else None,
         "p95_ms": float(np.percentile(times, 95)) if times else None,
+        "median_total_ms": float(np.median(totals)) if totals else None,
         "rel_gap": float(max(gaps)) if gaps else None,
     }
     if error:

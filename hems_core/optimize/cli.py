@@ -31,7 +31,14 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..cli import CliError
     from .bench import run_bench
+    from .inputs import MAX_STEPS
+
+    if any(not 1 <= n <= MAX_STEPS for n in args.steps):
+        raise CliError(f"--steps must be within 1..{MAX_STEPS}")
+    if args.repeats < 1:
+        raise CliError("--repeats must be >= 1")
 
     result = run_bench(
         steps=args.steps,

@@ -12,7 +12,7 @@ from .backends import (
     Backend,
     SolverError,
     SolveResult,
-    available_backends,
+    default_backend,
     make_backend,
     solve_modes_milp,
 )
@@ -36,7 +36,8 @@ class Planner:
 
     def __init__(self, site: Site, *, backend: str | None = None, **options: Any) -> None:
         self.site = site
-        self.backend_name = backend or available_backends()[0]
+        storages = len(site.evs) + (site.battery is not None)
+        self.backend_name = backend or default_backend(storages)
         self.options = options
         self._structure: Structure | None = None
         self._backend: Backend | None = None
