@@ -18,7 +18,8 @@ IDLE_KW = 0.05
 
 
 def _t(values: FloatArray) -> tuple[float, ...]:
-    return tuple(float(v) for v in np.round(values, 6))
+    out: list[float] = np.round(values, 6).tolist()
+    return tuple(out)
 
 
 @dataclass(frozen=True)
