@@ -185,7 +185,7 @@ def build_plan(
                 c * float(np.sum(x[so])) for c, so in zip(seg_costs, st.seg_out, strict=True)
             )
         for cs in st.cal:
-            cal += float(nums.q[cs] @ x[cs])
+            cal += float(np.dot(nums.q[cs], x[cs]))
         sf = x[st.short] if st.short is not None else np.zeros(s.steps)
         short += float(
             SHORTFALL_EUR_PER_KWH * sf.sum() + SHORTFALL_QUAD_EUR_PER_KWH2 * (sf**2).sum()
@@ -205,8 +205,8 @@ def build_plan(
                 shortfall_kwh=_t(sf),
             )
         )
-    energy = float(inputs.import_price @ imp - inputs.export_price @ exp_)
-    short += float(nums.q[s.cur] @ cur)  # forced curtailment of non-curtailable PV
+    energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
+    short += float(np.dot(nums.q[s.cur], cur))  # forced curtailment of non-curtailable PV
     capacity = 0.0
     month_peak: tuple[float, ...] = ()
     peak_at = np.zeros(s.steps, dtype=bool)
@@ -219,8 +219,8 @@ def build_plan(
         peak_at = imp / dt >= pk[nums.month_slot] - 0.05
     if s.top is not None:
         top = s.top
-        capacity += float(nums.q[top.t] @ x[top.t])
-        capacity += sum(float(nums.q[u] @ x[u]) for u in [*top.u_past, *top.u_day])
+        capacity += float(np.dot(nums.q[top.t], x[top.t]))
+        capacity += sum(float(np.dot(nums.q[u], x[u])) for u in [*top.u_past, *top.u_day])
         capacity += nums.top_const
     total = energy + capacity + thr + dod + quad + cal + short + term
     costs = CostSplit(
