@@ -1,1 +1,42 @@
-"""The MPC optimiser: one model assembled as a sparse QP, several solver backends, the Plan."""
+"""The MPC optimiser: one model assembled as a sparse QP, several solver backends, the Plan.
+
+Public API (everything else is internal)::
+
+    from hems_core.optimize import Inputs, State, Planner, solve
+
+    plan = solve(site, inputs, state)            # one shot, default backend
+    planner = Planner(site)                      # keep it for warm re-solves
+    plan = planner.solve(inputs, state)          # every quarter / event; pass site=... on change
+    plan.to_json()
+
+- ``site``: :class:`hems_core.model.Site` (frozen, validated).
+- ``inputs``: :class:`Inputs` — plain numpy arrays per 15-min step (prices EUR/kWh, load and PV
+  kW), ``start`` (may be mid-quarter: step 0 is the rest of that quarter), at most 192 steps.
+- ``state``: :class:`State` — SoC per EV and battery, tariff state (month peak so far, energy
+  already metered in the running quarter / hour, Swedish daily peaks).
+- ``backend``: ``"osqp"`` (fast path, needs the ``[qp]`` extra) or ``"highs"`` (always
+  installed); ``None`` picks the first of :func:`available_backends`.
+
+Errors: :class:`InputError` / :class:`hems_core.model.ModelError` for bad data (``ValueError``),
+:class:`SolverError` when no optimal plan exists. See ``docs/optimizer.md`` for the model.
+"""
+
+from .backends import SolverError, available_backends
+from .inputs import MAX_STEPS, InputError, Inputs, State
+from .plan import AssetPlan, CostSplit, Plan, SolverStats
+from .planner import Planner, solve
+
+__all__ = [
+    "MAX_STEPS",
+    "AssetPlan",
+    "CostSplit",
+    "InputError",
+    "Inputs",
+    "Plan",
+    "Planner",
+    "SolverError",
+    "SolverStats",
+    "State",
+    "available_backends",
+    "solve",
+]

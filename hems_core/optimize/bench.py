@@ -1,0 +1,131 @@
+"""The solver benchmark behind ``hems bench solver`` (receding-horizon re-solves)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from ..model import Site
+from .backends import SolverError, available_backends, default_backend
+from .inputs import Inputs, State
+from .planner import Planner
+from .scenarios import DEFAULT_START, case_a_site, case_b_site, case_state, receding_inputs
+
+_COLD = """
+import sys, time
+t0 = time.perf_counter()
+from hems_core.optimize import Planner
+from hems_core.optimize.scenarios import DEFAULT_START, case_a_site, case_state, profile_inputs
+site = case_a_site(DEFAULT_START)
+plan = Planner(site).solve(profile_inputs(DEFAULT_START, 192, 0), case_state(site))
+elapsed = time.perf_counter() - t0
+assert "cvxpy" not in sys.modules
+print(elapsed)
+"""
+
+
+def cold_start_s() -> float:
+    """Fresh interpreter: imports + build + first solve (default backend, no cvxpy)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD], capture_output=True, text=True, check=True, timeout=300
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+Checkpoint = tuple[Inputs, State, float]
+
+
+def _case(
+    name: str, steps: int, backend: str, repeats: int, reference: bool
+) -> tuple[dict[str, Any], Site, list[Checkpoint]]:
+    """Time one case; the checkpoints are compared with cvxpy later (see :func:`run_bench`)."""
+    start = DEFAULT_START
+    site = case_a_site(start) if name == "a" else case_b_site(start)
+    pv_peak = 6.0 if name == "a" else 20.0
+    planner = Planner(site, backend=backend)
+    state = case_state(site)
+    times: list[float] = []
+    totals: list[float] = []  # whole Planner.solve: vectors + solve + Plan with reasons
+    checkpoints: list[Checkpoint] = []
+    error = None
+    inputs = None
+    for i in range(repeats + 1):
+        inputs = receding_inputs(start, steps, i, pv_peak_kw=pv_peak)
+        t_call = time.perf_counter()
+        try:
+            plan = planner.solve(inputs, state)
+        except SolverError as err:
+            error = str(err)
+            break
+        if i > 0:  # the first solve is the cold one; the rest are warm receding re-solves
+            times.append(plan.stats.solve_time_s * 1000.0)
+            totals.append((time.perf_counter() - t_call) * 1000.0)
+        if plan.stats.fallback_from:
+            error = f"fell back: {plan.stats.fallback_from}"
+        # rel_gap: the worst of three checkpoints along the receding horizon (the reference
+        # solves run after the timed loop so they cannot disturb the timings).
+        if reference and i in {1, max(1, repeats // 2), repeats}:
+            checkpoints.append((inputs, state, plan.costs.total))
+        # The plan's first step happens, the window slides one quarter.
+        ev_soc = {a.name: a.soc[0] for a in plan.assets if a.kind == "ev"}
+        bat = next((a.soc[0] for a in plan.assets if a.kind == "battery"), None)
+        state = State(
+            ev_soc=ev_soc,
+            battery_soc=bat,
+            month_peak_kw=max(state.month_peak_kw, plan.grid_import_kw[0]),
+        )
+    storages = len(site.evs) + (site.battery is not None)
+    row: dict[str, Any] = {
+        "name": name,
+        "steps": steps,
+        "evs": len(site.evs),
+        "backend": backend,
+        "default": backend == default_backend(storages),
+        "median_ms": float(np.median(times)) if times else None,
+        "p95_ms": float(np.percentile(times, 95)) if times else None,
+        "median_total_ms": float(np.median(totals)) if totals else None,
+        "rel_gap": None,
+    }
+    if error:
+        row["error"] = error
+    return row, site, checkpoints
+
+
+def run_bench(
+    steps: list[int], repeats: int, backends: list[str] | None, reference: bool
+) -> dict[str, Any]:
+    """Timings for cases (a) and (b) for every backend and horizon length."""
+    chosen = backends or available_backends()
+    cold = cold_start_s()
+    cases = []
+    pending = []
+    for name in ("a", "b"):
+        for n in steps:
+            for be in chosen:
+                t0 = time.perf_counter()
+                row, site, checkpoints = _case(name, n, be, repeats, reference)
+                row["wall_s"] = round(time.perf_counter() - t0, 2)
+                cases.append(row)
+                pending.append((row, site, checkpoints))
+    # cvxpy/Clarabel leave worker threads behind that slow later timings, so every reference
+    # solve runs after all timed loops.
+    for row, site, checkpoints in pending:
+        row["rel_gap"] = rel_gap(site, checkpoints)
+    return {"cold_start_s": cold, "cases": cases}
+
+
+def rel_gap(site: Site, checkpoints: list[Checkpoint]) -> float | None:
+    """Worst ``|cost - cost*| / max(1, |cost*|)`` over the checkpoints (cvxpy + Clarabel)."""
+    if not checkpoints:
+        return None
+    from .reference import reference_solve
+
+    gaps = []
+    for inputs, state, cost in checkpoints:
+        ref = reference_solve(site, inputs, state)
+        gaps.append(abs(cost - ref) / max(1.0, abs(ref)))
+    return float(max(gaps))

@@ -1,0 +1,256 @@
+"""The optimiser's output: a JSON-serialisable, explainable :class:`Plan`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .inputs import FloatArray, Inputs
+from .problem import SHORTFALL_EUR_PER_KWH, SHORTFALL_QUAD_EUR_PER_KWH2, Numbers, Structure
+
+#: Below this many kW a setpoint counts as idle in the reasons.
+IDLE_KW = 0.05
+
+
+def _t(values: FloatArray) -> tuple[float, ...]:
+    out: list[float] = np.round(values, 6).tolist()
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class AssetPlan:
+    """Per-step plan of one storage asset. ``power_kw`` > 0 charges, < 0 discharges."""
+
+    name: str
+    kind: str
+    power_kw: tuple[float, ...]
+    charge_kwh: tuple[float, ...]
+    discharge_kwh: tuple[float, ...]
+    energy_kwh: tuple[float, ...]
+    soc: tuple[float, ...]
+    available: tuple[bool, ...]
+    shortfall_kwh: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class CostSplit:
+    """Cost of the plan over the horizon in EUR; ``total`` is the objective value."""
+
+    energy: float
+    capacity: float
+    wear_throughput: float
+    wear_dod: float
+    wear_quadratic: float
+    wear_calendar: float
+    shortfall: float
+    terminal_value: float
+    total: float
+
+
+@dataclass(frozen=True)
+class SolverStats:
+    """How the plan was found.
+
+    ``relaxed_objective`` is the convex model's optimum; ``objective`` the plan's cost, higher
+    only when the MILP fallback had to forbid simultaneous charge and discharge.
+    """
+
+    backend: str
+    status: str
+    iterations: int
+    solve_time_s: float
+    build_time_s: float
+    objective: float
+    relaxed_objective: float
+    warm_started: bool
+    milp_used: bool
+    fallback_from: str | None
+    variables: int
+    constraints: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per-step setpoints, energies, grid exchange, cost split, reasons and solver stats.
+
+    Step ``k`` runs from ``step_start[k]`` for ``dt_h[k]`` hours (step 0 may be a partial
+    quarter). Powers are step means; SoC and energy are at the end of each step.
+    """
+
+    start: str
+    step_start: tuple[str, ...]
+    dt_h: tuple[float, ...]
+    grid_import_kw: tuple[float, ...]
+    grid_export_kw: tuple[float, ...]
+    pv_kw: tuple[float, ...]
+    pv_curtail_kw: tuple[float, ...]
+    load_kw: tuple[float, ...]
+    import_price: tuple[float, ...]
+    export_price: tuple[float, ...]
+    assets: tuple[AssetPlan, ...]
+    month_peak_kw: tuple[float, ...]
+    costs: CostSplit
+    reasons: tuple[str, ...]
+    stats: SolverStats
+
+    def asset(self, name: str) -> AssetPlan:
+        """The plan of one asset by name."""
+        for a in self.assets:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON dictionary (lists, floats, strings)."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """The plan as a JSON string."""
+        return json.dumps(self.to_dict())
+
+
+def _reasons(
+    inputs: Inputs, grid_imp: FloatArray, grid_exp: FloatArray, curtail: FloatArray,
+    powers: dict[str, FloatArray], peak_at: NDArray[np.bool_], targets: dict[str, FloatArray],
+) -> tuple[str, ...]:  # fmt: skip
+    """A short human reason per step, from the solution and the price context (vectorised)."""
+    n = inputs.steps
+    p = inputs.import_price
+    lo_q, hi_q = np.quantile(p, 0.25), np.quantile(p, 0.75)
+    pv_surplus = (grid_exp > IDLE_KW) | (curtail > IDLE_KW) | (inputs.pv_kw > inputs.load_kw)
+    out: list[list[str]] = [[] for _ in range(n)]
+    charging_any = np.zeros(n, dtype=bool)
+    for pw in powers.values():
+        charging_any |= pw > IDLE_KW
+    for name, pw in powers.items():
+        tgt_soon = np.zeros(n, dtype=bool)
+        tg = targets.get(name)
+        if tg is not None and np.any(np.isfinite(tg)):
+            nxt = np.flatnonzero(np.isfinite(tg))
+            idx = np.searchsorted(nxt, np.arange(n))
+            has = idx < nxt.shape[0]
+            dist = np.where(has, nxt[np.minimum(idx, nxt.shape[0] - 1)] - np.arange(n), 10**6)
+            tgt_soon = dist <= 16
+        ch = pw > IDLE_KW
+        dis = pw < -IDLE_KW
+        why_ch = np.where(
+            pv_surplus,
+            "PV surplus",
+            np.where(p <= lo_q, "cheap import", np.where(tgt_soon, "departure target", "price")),
+        )
+        other_ch = charging_any & ~ch
+        why_dis = np.where(
+            other_ch,
+            "to other storage",
+            np.where(
+                peak_at, "peak shaving", np.where(p >= hi_q, "expensive import", "cover load")
+            ),
+        )
+        for k in np.flatnonzero(ch):
+            out[k].append(f"charge {name} ({why_ch[k]}, {p[k]:.3f} EUR/kWh)")
+        for k in np.flatnonzero(dis):
+            out[k].append(f"discharge {name} ({why_dis[k]}, {p[k]:.3f} EUR/kWh)")
+    for k in np.flatnonzero(curtail > IDLE_KW):
+        out[k].append(f"curtail PV (export {inputs.export_price[k]:.3f} EUR/kWh)")
+    for k in np.flatnonzero(peak_at & (grid_imp > IDLE_KW)):
+        out[k].append("import held at the month peak")
+    return tuple("; ".join(parts) if parts else "hold" for parts in out)
+
+
+def build_plan(
+    structure: Structure, inputs: Inputs, nums: Numbers, x: FloatArray, stats: SolverStats
+) -> Plan:
+    """Turn a solution vector into a :class:`Plan` with its cost split and reasons."""
+    s = structure
+    dt = nums.dt
+    imp, exp_, cur = x[s.imp], x[s.exp], x[s.cur]
+    assets: list[AssetPlan] = []
+    powers: dict[str, FloatArray] = {}
+    thr = dod = quad = cal = short = term = 0.0
+    for st in s.stores:
+        ch, dis, e = x[st.ch], x[st.dis], x[st.e]
+        pw = (ch - dis) / dt
+        powers[st.name] = pw
+        w = st.asset.wear
+        thr += w.throughput_eur_per_kwh * float(np.sum(ch + dis))
+        quad += 0.5 * float(np.sum(s.pdiag[st.ch] * ch**2 + s.pdiag[st.dis] * dis**2))
+        if st.seg_out:
+            seg_costs = w.dod_costs(st.capacity)
+            dod += sum(
+                c * float(np.sum(x[so])) for c, so in zip(seg_costs, st.seg_out, strict=True)
+            )
+        for cs in st.cal:
+            cal += float(np.dot(nums.q[cs], x[cs]))
+        sf = x[st.short] if st.short is not None else np.zeros(s.steps)
+        short += float(
+            SHORTFALL_EUR_PER_KWH * sf.sum() + SHORTFALL_QUAD_EUR_PER_KWH2 * (sf**2).sum()
+        )
+        term += float(nums.q[st.e.stop - 1] * e[-1]) if st.e.stop - 1 >= 0 else 0.0
+        # q at the last energy carries -terminal value plus any other term on e (none).
+        assets.append(
+            AssetPlan(
+                name=st.name,
+                kind=st.kind,
+                power_kw=_t(pw),
+                charge_kwh=_t(ch),
+                discharge_kwh=_t(dis),
+                energy_kwh=_t(e),
+                soc=_t(e / st.capacity),
+                available=tuple(bool(a > 0) for a in nums.available[st.name]),
+                shortfall_kwh=_t(sf),
+            )
+        )
+    energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
+    short += float(np.dot(nums.q[s.cur], cur))  # forced curtailment of non-curtailable PV
+    capacity = 0.0
+    month_peak: tuple[float, ...] = ()
+    peak_at = np.zeros(s.steps, dtype=bool)
+    site = s.site
+    if s.peak is not None and site.peak_tariff is not None:
+        pk = x[s.peak]
+        capacity += site.peak_tariff.eur_per_kw_month * float(np.sum(pk - nums.peak_base))
+        month_peak = _t(pk)
+        # Import at the month's peak (raised, or still the floor) means the peak is binding.
+        peak_at = imp / dt >= pk[nums.month_slot] - 0.05
+    if s.top is not None:
+        top = s.top
+        capacity += float(np.dot(nums.q[top.t], x[top.t]))
+        capacity += sum(float(np.dot(nums.q[u], x[u])) for u in [*top.u_past, *top.u_day])
+        capacity += nums.top_const
+    total = energy + capacity + thr + dod + quad + cal + short + term
+    costs = CostSplit(
+        energy=energy,
+        capacity=capacity,
+        wear_throughput=thr,
+        wear_dod=dod,
+        wear_quadratic=quad,
+        wear_calendar=cal,
+        shortfall=short,
+        terminal_value=term,
+        total=total,
+    )
+    targets = nums.targets
+    reasons = _reasons(inputs, imp / dt, exp_ / dt, cur / dt, powers, peak_at, targets)
+    starts = tuple(datetime.fromtimestamp(int(t), UTC).isoformat() for t in nums.edges[:-1])
+    return Plan(
+        start=starts[0],
+        step_start=starts,
+        dt_h=_t(dt),
+        grid_import_kw=_t(imp / dt),
+        grid_export_kw=_t(exp_ / dt),
+        pv_kw=_t(inputs.pv_kw if site.pv is not None else np.zeros(s.steps)),
+        pv_curtail_kw=_t(cur / dt),
+        load_kw=_t(inputs.load_kw),
+        import_price=_t(inputs.import_price),
+        export_price=_t(inputs.export_price),
+        assets=tuple(assets),
+        month_peak_kw=month_peak,
+        costs=costs,
+        reasons=reasons,
+        stats=stats,
+    )

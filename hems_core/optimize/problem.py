@@ -1,0 +1,629 @@
+"""Assembly of the MPC model as a sparse QP in standard form.
+
+    minimise   ½ xᵀ P x + qᵀ x + const
+    subject to l ≤ A x ≤ u,   lb ≤ x ≤ ub
+
+:class:`Structure` builds ``P`` and ``A`` once per *configuration* (the site without its trips,
+and the number of steps). Everything that changes between solves — prices, forecasts, SoC,
+availability, departures, the running quarter, tariff state, step length of the partial first
+step — lands in ``q, l, u, lb, ub`` (:meth:`Structure.numbers`). Two devices keep the matrices
+fixed while the window slides:
+
+- **Energies, not powers.** Variables are kWh per step, so the partial first step only changes
+  bounds (``P_max · dt``), never coefficients. The quadratic power term uses the nominal
+  15-min step for its weight (a deliberate approximation on the first step only).
+- **Masking by bounds.** Rows whose membership changes as the window moves (which steps belong
+  to which calendar month, hour or day) exist for every candidate slot; a row that does not
+  apply gets ``l = -inf``. A step's import is split into "this hour" / "next hour" parts whose
+  bounds say which one is used.
+
+Assembly is vectorised: each constraint family is a handful of ``numpy`` index arrays turned
+into one COO matrix, with Python loops only over assets and tariff slots, never over steps.
+
+Variables are laid out as series of ``steps`` values followed by scalars, so a solution can be
+shifted in time for a warm start (:meth:`Structure.shift`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from ..model import Ev, HomeBattery, Site
+from .inputs import STEP_H, FloatArray, InputError, Inputs, State, local_calendar, step_edges
+
+IntArray = NDArray[np.int64]
+
+#: Penalty per kWh of departure shortfall (linear, EUR/kWh) and its small quadratic companion.
+SHORTFALL_EUR_PER_KWH = 5.0
+SHORTFALL_QUAD_EUR_PER_KWH2 = 0.05
+#: Cost per kWh of cutting PV that is declared non-curtailable (only when unavoidable).
+FORCED_CURTAIL_EUR_PER_KWH = 2.0
+#: Day slots (local dates) and month slots a 48-h horizon can touch.
+DAY_SLOTS = 3
+MONTH_SLOTS = 2
+INF = np.inf
+
+
+class _Alloc:
+    """Hands out consecutive index ranges for variables or rows."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.series: list[tuple[int, int]] = []  # (start, length) of per-step blocks
+
+    def block(self, length: int, *, series: bool = False) -> slice:
+        s = slice(self.size, self.size + length)
+        if series:
+            self.series.append((self.size, length))
+        self.size += length
+        return s
+
+
+class _Coo:
+    """Collects sparse entries as index arrays."""
+
+    def __init__(self) -> None:
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+
+    def add(self, rows: IntArray, cols: IntArray, vals: float | FloatArray) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        self.rows.append(rows)
+        self.cols.append(cols)
+        self.vals.append(np.broadcast_to(np.asarray(vals, dtype=np.float64), rows.shape).copy())
+
+    def diag(self, rows: slice, cols: slice, vals: float | FloatArray) -> None:
+        """Entry (rows[k], cols[k]) for every step k."""
+        n = rows.stop - rows.start
+        k = np.arange(n, dtype=np.int64)
+        self.add(rows.start + k, cols.start + k, vals)
+
+    def lag(self, rows: slice, cols: slice, val: float) -> None:
+        """Entry (rows[k], cols[k-1]) for k >= 1 (the previous step's value)."""
+        n = rows.stop - rows.start
+        k = np.arange(1, n, dtype=np.int64)
+        self.add(rows.start + k, cols.start + k - 1, val)
+
+    def matrix(self, nrows: int, ncols: int) -> sp.csc_matrix:
+        if not self.rows:
+            return sp.csc_matrix((nrows, ncols))
+        r = np.concatenate(self.rows)
+        c = np.concatenate(self.cols)
+        v = np.concatenate(self.vals)
+        return sp.csc_matrix(sp.coo_matrix((v, (r, c)), shape=(nrows, ncols)))
+
+
+@dataclass
+class StorageLayout:
+    """Where one storage asset (EV or home battery) lives in the vectors."""
+
+    name: str
+    kind: Literal["ev", "battery"]
+    asset: Ev | HomeBattery
+    ch: slice
+    dis: slice
+    e: slice
+    short: slice | None = None
+    cal: list[slice] = field(default_factory=list)
+    seg_e: list[slice] = field(default_factory=list)
+    seg_out: list[slice] = field(default_factory=list)
+    dyn_rows: slice | None = None
+    link_rows: slice | None = None
+    seg_rows: list[slice] = field(default_factory=list)
+    short_rows: slice | None = None
+    cal_rows: list[slice] = field(default_factory=list)
+    budget_row: slice | None = None
+
+    @property
+    def capacity(self) -> float:
+        return self.asset.capacity_kwh
+
+    @property
+    def eta_c(self) -> float:
+        return self.asset.charge_efficiency
+
+    @property
+    def eta_d(self) -> float:
+        return self.asset.discharge_efficiency
+
+
+@dataclass(frozen=True, eq=False)
+class Numbers:
+    """The per-solve data of the QP plus what the Plan needs to explain it."""
+
+    q: FloatArray
+    l: FloatArray  # noqa: E741 - the standard QP name
+    u: FloatArray
+    lb: FloatArray
+    ub: FloatArray
+    const: float
+    edges: IntArray
+    dt: FloatArray
+    available: dict[str, FloatArray]
+    targets: dict[str, FloatArray]
+    e0: dict[str, float]
+    month_slot: IntArray
+    peak_base: FloatArray
+    top_const: float
+
+
+def _without_trips(ev: Ev) -> Ev:
+    return replace(ev, trips=())
+
+
+def structure_key(site: Site, steps: int) -> tuple[object, ...]:
+    """What determines ``P`` and ``A``: the site without trips, and the horizon length."""
+    return (steps, replace(site, evs=tuple(_without_trips(ev) for ev in site.evs)))
+
+
+class Structure:
+    """The fixed part of the QP for one configuration (see module docstring)."""
+
+    def __init__(self, site: Site, steps: int) -> None:
+        self.site = site
+        self.steps = n = steps
+        self.key = structure_key(site, steps)
+        v, r, a = _Alloc(), _Alloc(), _Coo()
+        pdiag: list[tuple[slice, float, float]] = []  # (variables, P_ii, nominal range kWh)
+
+        self.imp = v.block(n, series=True)
+        self.exp = v.block(n, series=True)
+        self.cur = v.block(n, series=True)
+        self.bal_rows = r.block(n, series=True)
+        a.diag(self.bal_rows, self.imp, 1.0)
+        a.diag(self.bal_rows, self.exp, -1.0)
+        a.diag(self.bal_rows, self.cur, -1.0)
+
+        self.stores: list[StorageLayout] = []
+        assets: list[tuple[Literal["ev", "battery"], Ev | HomeBattery]] = [
+            ("ev", ev) for ev in site.evs
+        ]
+        if site.battery is not None:
+            assets.append(("battery", site.battery))
+        for kind, asset in assets:
+            st = StorageLayout(
+                name=asset.name,
+                kind=kind,
+                asset=asset,
+                ch=v.block(n, series=True),
+                dis=v.block(n, series=True),
+                e=v.block(n, series=True),
+            )
+            a.diag(self.bal_rows, st.dis, 1.0)
+            a.diag(self.bal_rows, st.ch, -1.0)
+            w = asset.wear
+            if w.quadratic_eur_per_kw2h > 0:
+                # w * P^2 * dt with P = E / dt at the nominal step: w / dt * E^2; P = 2 w / dt.
+                pw = 2.0 * w.quadratic_eur_per_kw2h / STEP_H
+                pdiag.append((st.ch, pw, asset.max_charge_kw * STEP_H))
+                pdiag.append((st.dis, pw, asset.max_discharge_kw * STEP_H))
+            st.dyn_rows = r.block(n, series=True)
+            a.diag(st.dyn_rows, st.e, 1.0)
+            a.lag(st.dyn_rows, st.e, -1.0)
+            a.diag(st.dyn_rows, st.ch, -st.eta_c)
+            a.diag(st.dyn_rows, st.dis, 1.0 / st.eta_d)
+            if w.dod_segments:
+                # DoD slices (Xu et al. 2018) in epigraph form: the slices sum to the energy,
+                # and ``out_j >= slice_j[k-1] - slice_j[k]`` is what leaves slice j (priced c_j).
+                # Moving energy between slices only adds cost, so this equals the in/out form.
+                st.link_rows = r.block(n, series=True)
+                a.diag(st.link_rows, st.e, 1.0)
+                for _ in range(w.dod_segments):
+                    se, so = v.block(n, series=True), v.block(n, series=True)
+                    st.seg_e.append(se)
+                    st.seg_out.append(so)
+                    rows = r.block(n, series=True)
+                    st.seg_rows.append(rows)
+                    a.diag(st.link_rows, se, -1.0)
+                    a.diag(rows, so, 1.0)
+                    a.diag(rows, se, 1.0)
+                    a.lag(rows, se, -1.0)
+            if kind == "ev":
+                st.short = v.block(n, series=True)
+                st.short_rows = r.block(n, series=True)
+                a.diag(st.short_rows, st.e, 1.0)
+                a.diag(st.short_rows, st.short, 1.0)
+                pdiag.append((st.short, 2.0 * SHORTFALL_QUAD_EUR_PER_KWH2, asset.capacity_kwh))
+                assert isinstance(asset, Ev)
+                if asset.v2h_budget_kwh is not None:
+                    st.budget_row = r.block(1)
+                    k = np.arange(n, dtype=np.int64)
+                    a.add(np.full(n, st.budget_row.start), st.dis.start + k, 1.0)
+            for _thr in w.calendar:
+                cs = v.block(n, series=True)
+                rows = r.block(n, series=True)
+                st.cal.append(cs)
+                st.cal_rows.append(rows)
+                a.diag(rows, cs, 1.0)
+                a.diag(rows, st.e, -1.0)
+            self.stores.append(st)
+
+        # Monthly peak: one peak variable per month slot, a masked row per (slot, step).
+        self.peak: slice | None = None
+        self.peak_rows: list[slice] = []
+        if site.peak_tariff is not None:
+            self.peak = v.block(MONTH_SLOTS)
+            for m in range(MONTH_SLOTS):
+                rows = r.block(n, series=True)
+                self.peak_rows.append(rows)
+                a.diag(rows, self.imp, -1.0)
+                a.add(np.arange(rows.start, rows.stop), np.full(n, self.peak.start + m), STEP_H)
+
+        # Swedish top-k daily hourly peaks (see module docstring for the masking).
+        self.top: _TopLayout | None = None
+        if site.top_peaks_tariff is not None:
+            self.top = _TopLayout.build(site, n, v, r, a)
+
+        self.nvar = v.size
+        self.nrow = r.size
+        self.var_series = v.series
+        self.row_series = r.series
+        self.A = a.matrix(r.size, v.size)
+        pd = np.zeros(v.size)
+        #: Nominal range of each quadratic variable (for piecewise-linear LP backends).
+        self.quad_range = np.zeros(v.size)
+        for s, val, rng in pdiag:
+            pd[s] += val
+            self.quad_range[s] = rng
+        self.P = sp.csc_matrix(sp.diags(pd, format="csc"))
+        self.pdiag = pd
+
+    # ------------------------------------------------------------------ per-solve numbers
+    def numbers(self, site: Site, inputs: Inputs, state: State) -> Numbers:
+        """Fill ``q, l, u, lb, ub`` for one solve (vectorised over steps)."""
+        n = self.steps
+        if inputs.steps != n:
+            raise InputError(f"inputs have {inputs.steps} steps, structure expects {n}")
+        if structure_key(site, n) != self.key:
+            raise InputError("site configuration differs from the assembled structure")
+        edges, dt = step_edges(inputs.start, n)
+        q = np.zeros(self.nvar)
+        lb = np.zeros(self.nvar)
+        ub = np.full(self.nvar, INF)
+        lo = np.full(self.nrow, -INF)
+        hi = np.full(self.nrow, INF)
+        const = 0.0
+
+        grid = site.grid
+        imp_cap = np.full(n, grid.max_import_kw)
+        if inputs.import_cap_kw is not None:
+            imp_cap = np.minimum(imp_cap, inputs.import_cap_kw)
+        ub[self.imp] = imp_cap * dt
+        ub[self.exp] = grid.export_limit_kw * dt
+        pv_e = inputs.pv_kw * dt if site.pv is not None else np.zeros(n)
+        # Non-curtailable PV may still be cut when nothing else balances (an inverter trips or
+        # derates on its own); the penalty makes that a last resort and keeps the QP feasible.
+        ub[self.cur] = pv_e
+        if site.pv is not None and not site.pv.curtailable:
+            q[self.cur] = FORCED_CURTAIL_EUR_PER_KWH
+        q[self.imp] = inputs.import_price
+        q[self.exp] = -inputs.export_price
+        lo[self.bal_rows] = hi[self.bal_rows] = inputs.load_kw * dt - pv_e
+
+        tval = inputs.terminal_value()
+        tf = inputs.temperature_factor if inputs.temperature_factor is not None else np.ones(n)
+        available: dict[str, FloatArray] = {}
+        targets: dict[str, FloatArray] = {}
+        e0s: dict[str, float] = {}
+        for st in self.stores:
+            asset = st.asset
+            cap = asset.capacity_kwh
+            if isinstance(asset, Ev):
+                if asset.name not in state.ev_soc:
+                    raise InputError(f"state.ev_soc has no value for EV {asset.name!r}")
+                soc0 = float(state.ev_soc[asset.name])
+                avail, trip_e, target = _ev_schedule(
+                    site.evs[[e.name for e in site.evs].index(asset.name)],
+                    edges,
+                    state.ev_plugged.get(asset.name),
+                )
+                floor = asset.min_soc * cap
+                top = asset.max_soc * cap
+                dmax = asset.max_discharge_kw if asset.bidirectional else 0.0
+            else:
+                if state.battery_soc is None:
+                    raise InputError("state.battery_soc is required: the site has a battery")
+                soc0 = float(state.battery_soc)
+                avail = np.ones(n)
+                trip_e = np.zeros(n)
+                target = np.full(n, -INF)
+                floor = asset.reserve_soc * cap
+                top = asset.max_soc * cap
+                dmax = asset.max_discharge_kw
+            e0 = soc0 * cap
+            e0s[st.name] = e0
+            available[st.name] = avail
+            targets[st.name] = target
+            cmax = asset.max_charge_kw * avail * dt
+            dismax = dmax * avail * dt
+            ub[st.ch] = cmax
+            ub[st.dis] = dismax
+            # Reachable envelope (exact where it matters, see _reach) keeps hard bounds feasible.
+            # Hard energy bounds must admit the idle trajectory (no charge, no discharge), which
+            # the grid can always carry: a car that arrives below its floor or above its window
+            # is not made infeasible; it may only move towards the window. An EV below its
+            # floor gets the floor as a soft target instead (charged as soon as it pays the
+            # shortfall penalty, i.e. at once).
+            e_idle = e0 - np.cumsum(trip_e)
+            if isinstance(asset, Ev):
+                target = np.maximum(target, np.where(e_idle < floor, floor, -INF))
+                targets[st.name] = target
+            tgt_max = np.maximum.accumulate(target[::-1])[::-1]
+            lb[st.e] = np.minimum(floor, e_idle)
+            ub[st.e] = np.minimum(cap, np.maximum.reduce([np.full(n, top), e_idle, tgt_max]))
+            w = asset.wear
+            q[st.ch] += w.throughput_eur_per_kwh
+            q[st.dis] += w.throughput_eur_per_kwh
+            q[st.e.stop - 1] -= tval
+            assert st.dyn_rows is not None
+            rhs = -trip_e.copy()
+            rhs[0] += e0
+            lo[st.dyn_rows] = hi[st.dyn_rows] = rhs
+            if st.link_rows is not None:
+                lo[st.link_rows] = hi[st.link_rows] = 0.0
+                nseg = len(st.seg_e)
+                width = cap / nseg
+                # Fill slices from the deepest: slice j (0 = shallowest) holds what lies above
+                # the depth j+1 edge.
+                depth_edges = cap - width * np.arange(1, nseg + 1)
+                seg0 = np.clip(e0 - depth_edges, 0.0, width)
+                costs = w.dod_costs(cap)
+                for j in range(nseg):
+                    ub[st.seg_e[j]] = width
+                    q[st.seg_out[j]] += costs[j]
+                    rows = st.seg_rows[j]
+                    lo[rows] = 0.0
+                    lo[rows.start] = seg0[j]
+                # A trip longer than the stored energy shows as negative energy in the deepest
+                # slice instead of making the plan infeasible (see the idle-trajectory note).
+                lb[st.seg_e[-1]] = np.minimum(0.0, lb[st.e])
+            if st.short is not None and st.short_rows is not None:
+                q[st.short] = SHORTFALL_EUR_PER_KWH
+                lo[st.short_rows] = target
+            if st.budget_row is not None:
+                assert isinstance(asset, Ev)
+                assert asset.v2h_budget_kwh is not None
+                hi[st.budget_row] = asset.v2h_budget_kwh
+            for thr, cs, rows in zip(w.calendar, st.cal, st.cal_rows, strict=True):
+                q[cs] = thr.eur_per_kwh_h * dt * tf
+                lo[rows] = -thr.soc * cap
+
+        month_slot = np.zeros(n, dtype=np.int64)
+        peak_base = np.zeros(MONTH_SLOTS)
+        pt = site.peak_tariff
+        if pt is not None and self.peak is not None:
+            month, _, _ = local_calendar(pt.tz, edges[:-1])
+            month_slot = month - month[0]
+            peak_base[0] = max(state.month_peak_kw, pt.floor_kw)
+            peak_base[1] = pt.floor_kw
+            lb[self.peak] = peak_base
+            if not np.any(month_slot == 1):
+                ub[self.peak.start + 1] = pt.floor_kw
+            q[self.peak] = pt.eur_per_kw_month
+            const -= pt.eur_per_kw_month * float(peak_base.sum())
+            for m, rows in enumerate(self.peak_rows):
+                rhs = np.where(month_slot == m, 0.0, -INF)
+                if month_slot[0] == m:
+                    rhs[0] = state.quarter_import_kwh
+                lo[rows] = rhs
+        top_const = 0.0
+        if self.top is not None:
+            top_const = self.top.numbers(site, edges, state, q, lb, ub, lo, hi)
+            const += top_const
+        # Sub-micro bounds (denormal limits, rounding) only hurt solver scaling: snap to 0.
+        for vec in (lb, ub, lo, hi):
+            vec[np.abs(vec) < 1e-9] = 0.0
+        return Numbers(
+            q=q,
+            l=lo,
+            u=hi,
+            lb=lb,
+            ub=ub,
+            const=const,
+            edges=edges,
+            dt=dt,
+            available=available,
+            targets=targets,
+            e0=e0s,
+            month_slot=month_slot,
+            peak_base=peak_base,
+            top_const=top_const,
+        )
+
+    # ------------------------------------------------------------------ warm start
+    def shift(self, x: FloatArray, by: int, *, rows: bool = False) -> FloatArray:
+        """Move every per-step block ``by`` steps earlier, repeating the last value."""
+        out = x.copy()
+        if by <= 0:
+            return out
+        n = self.steps
+        by = min(by, n - 1)
+        for start, length in self.row_series if rows else self.var_series:
+            if length != n:
+                continue
+            blk = x[start : start + n]
+            out[start : start + n - by] = blk[by:]
+            out[start + n - by : start + n] = blk[-1]
+        return out
+
+    def objective(self, x: FloatArray, nums: Numbers) -> float:
+        """Total cost in EUR of a solution (including constants)."""
+        # np.dot, not ``@``: on 1-D arrays numpy's matmul path was measured 100x slower here.
+        return float(0.5 * np.dot(x, self.pdiag * x) + np.dot(nums.q, x) + nums.const)
+
+
+@dataclass
+class _TopLayout:
+    """Rows and variables of the Swedish top-k daily-hourly-peak tariff."""
+
+    sa: slice
+    sb: slice
+    hours: slice
+    days: slice
+    t: slice
+    u_past: list[slice]
+    u_day: list[slice]
+    split_rows: slice
+    hour_rows: slice
+    day_rows: list[list[slice]]  # [day slot][weight class]
+    past_rows: list[slice]
+    dayu_rows: list[slice]
+    weights: tuple[float, ...]
+
+    @classmethod
+    def build(cls, site: Site, n: int, v: _Alloc, r: _Alloc, a: _Coo) -> _TopLayout:
+        tt = site.top_peaks_tariff
+        assert tt is not None
+        imp = slice(0, n)
+        sa = v.block(n, series=True)
+        sb = v.block(n, series=True)
+        nh = (n + 3) // 4 + 1
+        hours = v.block(nh)
+        days = v.block(DAY_SLOTS)
+        t = v.block(MONTH_SLOTS)
+        u_past = [v.block(tt.count) for _ in range(MONTH_SLOTS)]
+        u_day = [v.block(DAY_SLOTS) for _ in range(MONTH_SLOTS)]
+        split_rows = r.block(n, series=True)
+        a.diag(split_rows, imp, 1.0)
+        a.diag(split_rows, sa, -1.0)
+        a.diag(split_rows, sb, -1.0)
+        hour_rows = r.block(nh)
+        k = np.arange(n, dtype=np.int64)
+        a.add(np.arange(hour_rows.start, hour_rows.stop), np.arange(hours.start, hours.stop), 1.0)
+        a.add(hour_rows.start + k // 4, sa.start + k, -1.0)
+        a.add(hour_rows.start + k // 4 + 1, sb.start + k, -1.0)
+        weights = (1.0,) if tt.night_weight == 1.0 else (1.0, tt.night_weight)
+        day_rows: list[list[slice]] = []
+        hidx = np.arange(nh, dtype=np.int64)
+        for d in range(DAY_SLOTS):
+            per_w = []
+            for wgt in weights:
+                rows = r.block(nh)
+                a.add(rows.start + hidx, np.full(nh, days.start + d), 1.0)
+                a.add(rows.start + hidx, hours.start + hidx, -wgt)
+                per_w.append(rows)
+            day_rows.append(per_w)
+        past_rows: list[slice] = []
+        dayu_rows: list[slice] = []
+        for m in range(MONTH_SLOTS):
+            rows = r.block(tt.count)
+            i = np.arange(tt.count, dtype=np.int64)
+            a.add(rows.start + i, u_past[m].start + i, 1.0)
+            a.add(rows.start + i, np.full(tt.count, t.start + m), 1.0)
+            past_rows.append(rows)
+            rows = r.block(DAY_SLOTS)
+            ds = np.arange(DAY_SLOTS, dtype=np.int64)
+            a.add(rows.start + ds, u_day[m].start + ds, 1.0)
+            a.add(rows.start + ds, np.full(DAY_SLOTS, t.start + m), 1.0)
+            a.add(rows.start + ds, days.start + ds, -1.0)
+            dayu_rows.append(rows)
+        return cls(
+            sa, sb, hours, days, t, u_past, u_day, split_rows, hour_rows, day_rows, past_rows,
+            dayu_rows, weights,
+        )  # fmt: skip
+
+    def numbers(
+        self,
+        site: Site,
+        edges: IntArray,
+        state: State,
+        q: FloatArray,
+        lb: FloatArray,
+        ub: FloatArray,
+        lo: FloatArray,
+        hi: FloatArray,
+    ) -> float:
+        tt = site.top_peaks_tariff
+        assert tt is not None
+        n = edges.shape[0] - 1
+        nh = self.hours.stop - self.hours.start
+        # Quarter position of step 0 within its clock hour decides the hour of every step.
+        q0 = (int(edges[1]) - 900) // 900 % 4
+        k = np.arange(n)
+        in_b = (q0 + k) // 4 > k // 4
+        ub[self.sa] = np.where(in_b, 0.0, INF)
+        ub[self.sb] = np.where(in_b, INF, 0.0)
+        lo[self.split_rows] = hi[self.split_rows] = 0.0
+        lo[self.hour_rows] = hi[self.hour_rows] = 0.0
+        lo[self.hour_rows.start] = hi[self.hour_rows.start] = state.hour_import_kwh
+        hour_start = (int(edges[1]) - 900 - q0 * 900) + 3600 * np.arange(nh, dtype=np.int64)
+        month, day, hod = local_calendar(tt.tz, hour_start)
+        used_hours = np.arange(nh) <= (q0 + n - 1) // 4
+        day_slot = day - day[0]
+        month_slot = month - month[0]
+        if tt.night_start_hour > tt.night_end_hour:
+            night = (hod >= tt.night_start_hour) | (hod < tt.night_end_hour)
+        else:
+            night = (hod >= tt.night_start_hour) & (hod < tt.night_end_hour)
+        wclass = np.where(night & (len(self.weights) > 1), 1, 0)
+        for d in range(DAY_SLOTS):
+            for c, rows in enumerate(self.day_rows[d]):
+                active = used_hours & (day_slot == d) & (wclass == c)
+                lo[rows] = np.where(active, 0.0, -INF)
+        days_used = np.zeros(DAY_SLOTS, dtype=bool)
+        day_month = np.zeros(DAY_SLOTS, dtype=np.int64)
+        for d in range(DAY_SLOTS):
+            sel = used_hours & (day_slot == d)
+            if np.any(sel):
+                days_used[d] = True
+                day_month[d] = int(month_slot[np.argmax(sel)])
+        ub[self.days] = np.where(days_used, INF, 0.0)
+        lb[self.days.start] = state.today_peak_kw
+        ub[self.days.start] = INF
+        lb[self.t] = -INF
+        ub[self.t] = INF
+        price = tt.eur_per_kw_month
+        q[self.t] = price
+        past = np.zeros(tt.count)
+        top = sorted(state.month_daily_peaks_kw, reverse=True)[: tt.count]
+        past[: len(top)] = top
+        for m in range(MONTH_SLOTS):
+            q[self.u_past[m]] = price / tt.count
+            q[self.u_day[m]] = price / tt.count
+            lo[self.past_rows[m]] = past if m == 0 else 0.0
+            lo[self.dayu_rows[m]] = np.where(days_used & (day_month == m), 0.0, -INF)
+        return -price / tt.count * float(past.sum())
+
+
+def _ev_schedule(
+    ev: Ev, edges: IntArray, plugged: bool | None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Availability per step, trip energy deducted per step, target energy per step.
+
+    A step is available when it overlaps no trip. A trip's energy is deducted in the first
+    step that starts at or after its arrival; its target applies to the energy at the end of
+    the last step that ends at or before its departure.
+    """
+    n = edges.shape[0] - 1
+    t0, t1 = edges[:-1], edges[1:]
+    avail = np.ones(n)
+    trip_e = np.zeros(n)
+    target = np.full(n, -INF)
+    now = int(edges[0])
+    covering_now = False
+    for trip in ev.trips:
+        dep, arr = int(trip.depart.timestamp()), int(trip.arrive.timestamp())
+        if arr <= now:
+            continue
+        if dep <= now < arr:
+            covering_now = True
+            if plugged:
+                continue  # back early: the measured SoC already includes the trip
+        avail[(t1 > dep) & (t0 < arr)] = 0.0
+        k_arr = int(np.searchsorted(t0, arr, side="left"))
+        if k_arr < n:
+            trip_e[k_arr] += trip.energy_kwh
+        if trip.target_soc is not None and dep > now:
+            k_dep = int(np.searchsorted(t1, dep, side="right")) - 1
+            if 0 <= k_dep < n:
+                target[k_dep] = max(target[k_dep], trip.target_soc * ev.capacity_kwh)
+    if plugged is False and not covering_now:
+        avail[:] = 0.0
+    return avail, trip_e, target

@@ -1,0 +1,132 @@
+"""Planner API: JSON plans, warm receding re-solves, errors, tariffs, bench CLI shape."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from hems_core.model import Grid, HomeBattery, MonthlyPeakTariff, Site, TopPeaksTariff
+from hems_core.optimize import InputError, Inputs, Planner, State, available_backends, solve
+from hems_core.optimize.inputs import local_calendar, step_edges
+from hems_core.optimize.problem import Structure
+from hems_core.optimize.scenarios import (
+    DEFAULT_START,
+    case_a_site,
+    case_state,
+    profile_inputs,
+    receding_inputs,
+)
+
+
+def test_step_edges_partial_first_quarter() -> None:
+    start = datetime(2026, 3, 29, 0, 7, 30, tzinfo=UTC)
+    edges, dt = step_edges(start, 3)
+    assert dt[0] == pytest.approx(7.5 / 60, abs=1e-6)
+    assert np.allclose(dt[1:], 0.25)
+    assert edges[1] % 900 == 0
+    # DST day in Brussels: local hour jumps from 01:59 to 03:00 at 01:00 UTC.
+    hours = np.array([0, 3600, 7200], dtype=np.int64) + int(start.timestamp()) - 450
+    _, _, hod = local_calendar("Europe/Brussels", hours)
+    assert list(hod) == [1, 3, 4]
+
+
+def test_plan_is_json_and_consistent() -> None:
+    site = case_a_site(DEFAULT_START)
+    inputs = profile_inputs(DEFAULT_START + timedelta(minutes=7), 48, 2)
+    plan = solve(site, inputs, case_state(site))
+    data = json.loads(plan.to_json())
+    assert len(data["reasons"]) == 48
+    assert data["assets"][0]["name"] == "ev"
+    c = plan.costs
+    parts = c.energy + c.capacity + c.wear_throughput + c.wear_dod + c.wear_quadratic
+    parts += c.wear_calendar + c.shortfall + c.terminal_value
+    assert c.total == pytest.approx(parts)
+    assert plan.stats.variables > 0
+    assert plan.dt_h[0] == pytest.approx(8 / 60, abs=1e-6)
+
+
+def test_receding_resolve_warm_starts_and_shifts() -> None:
+    site = case_a_site(DEFAULT_START)
+    planner = Planner(site)
+    state = case_state(site)
+    first = planner.solve(receding_inputs(DEFAULT_START, 96, 0), state)
+    assert not first.stats.warm_started
+    second = planner.solve(receding_inputs(DEFAULT_START, 96, 1), state)
+    assert second.stats.warm_started
+    assert second.step_start[0] == first.step_start[1]
+    # A new configuration rebuilds (no stale structure).
+    other = replace(site, peak_tariff=None)
+    third = planner.solve(receding_inputs(DEFAULT_START, 96, 2), state, site=other)
+    assert not third.stats.warm_started
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_monthly_peak_counts_metered_quarter(backend: str) -> None:
+    """Energy already drawn this quarter raises the quarter average the peak must cover."""
+    start = datetime(2026, 1, 10, 18, 10, tzinfo=UTC)
+    n = 8
+    site = Site(grid=Grid(import_limit_kw=20), peak_tariff=MonthlyPeakTariff.flanders(60.0))
+    load = np.full(n, 2.0)
+    inputs = Inputs(start, np.full(n, 0.3), np.zeros(n), load, np.zeros(n))
+    plan = Planner(site, backend=backend).solve(inputs, State(quarter_import_kwh=0.75))
+    # (0.75 + 2 kW * 5 min) / 15 min = 3.67 kW > the 2.5 kW floor.
+    assert plan.month_peak_kw[0] == pytest.approx((0.75 + 2.0 / 12) / 0.25, abs=1e-2)
+    assert plan.costs.capacity == pytest.approx(5.0 * (plan.month_peak_kw[0] - 2.5), abs=1e-3)
+
+
+def test_battery_shaves_the_monthly_peak() -> None:
+    start = datetime(2026, 1, 10, 16, 0, tzinfo=UTC)
+    n = 16
+    load = np.full(n, 2.0)
+    load[8:12] = 7.0
+    bat = HomeBattery(capacity_kwh=10, max_charge_kw=5, max_discharge_kw=5)
+    site = Site(grid=Grid(import_limit_kw=20), battery=bat,
+                peak_tariff=MonthlyPeakTariff.flanders(60.0))  # fmt: skip
+    inputs = Inputs(start, np.full(n, 0.25), np.zeros(n), load, np.zeros(n))
+    plan = solve(site, inputs, State(battery_soc=0.9))
+    assert max(plan.grid_import_kw) <= 2.5 + 1e-2
+    assert any("peak" in r for r in plan.reasons)
+
+
+def test_swedish_top3_tariff_prefers_spreading_load() -> None:
+    start = datetime(2026, 2, 2, 6, 0, tzinfo=UTC)
+    n = 48
+    load = np.full(n, 1.0)
+    bat = HomeBattery(capacity_kwh=10, max_charge_kw=5, max_discharge_kw=5, reserve_soc=0.0)
+    site = Site(grid=Grid(import_limit_kw=20), battery=bat,
+                top_peaks_tariff=TopPeaksTariff(eur_per_kw_month=80.0))  # fmt: skip
+    flat = Inputs(start, np.full(n, 0.2), np.zeros(n), load, np.zeros(n))
+    state = State(battery_soc=0.2, month_daily_peaks_kw=(4.0, 1.5, 1.0), today_peak_kw=0.5)
+    plan = solve(site, flat, state)
+    # With flat prices the battery is charged so that no hour exceeds 1.5 kW, the month's
+    # third-highest daily peak: anything above would raise the top-3 mean.
+    hourly = np.array(plan.grid_import_kw).reshape(-1, 4).mean(axis=1)
+    assert hourly.max() <= 1.5 + 1e-2
+
+
+def test_errors_are_clear() -> None:
+    site = case_a_site(DEFAULT_START)
+    inputs = profile_inputs(DEFAULT_START, 16, 0)
+    with pytest.raises(InputError, match="ev_soc"):
+        solve(site, inputs, State(battery_soc=0.5))
+    with pytest.raises(InputError, match="battery_soc"):
+        solve(site, inputs, State(ev_soc={"ev": 0.5}))
+    s = Structure(site, 16)
+    with pytest.raises(InputError, match="steps"):
+        s.numbers(site, profile_inputs(DEFAULT_START, 8, 0), case_state(site))
+
+
+def test_bench_cli_prints_the_documented_json(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("cvxpy")
+    from hems_core.optimize.bench import _case, rel_gap
+
+    row, site, checkpoints = _case("a", 8, available_backends()[0], repeats=2, reference=True)
+    assert set(row) >= {"name", "steps", "evs", "backend", "median_ms", "p95_ms", "rel_gap"}
+    gap = rel_gap(site, checkpoints)
+    assert gap is not None
+    assert gap < 5e-3
+    json.dumps(row)
