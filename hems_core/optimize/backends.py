@@ -280,7 +280,9 @@ class HighsBackend:
         ok = status == highspy.HighsModelStatus.kOptimal
         x_lp = np.asarray(h.getSolution().col_value, dtype=np.float64)
         if x_lp.shape[0] == self.nlp:
-            x = np.bincount(self.owner, weights=x_lp, minlength=s.nvar)
+            x: FloatArray = np.bincount(self.owner, weights=x_lp, minlength=s.nvar).astype(
+                np.float64
+            )
         else:
             x, ok = np.zeros(s.nvar), False
         info = h.getInfo()

@@ -47,8 +47,9 @@ def step_edges(start: datetime, steps: int) -> tuple[NDArray[np.int64], FloatArr
     q0 = start_s - start_s % 900
     edges = q0 + 900 * np.arange(steps + 1, dtype=np.int64)
     edges[0] = start_s
-    dt = np.diff(edges).astype(np.float64) / 3600.0
-    return edges, dt
+    dt: FloatArray = np.diff(edges).astype(np.float64)
+    dt /= 3600.0
+    return np.asarray(edges, dtype=np.int64), dt
 
 
 def local_offsets(tz: str, epoch_s: NDArray[np.int64]) -> NDArray[np.int64]:

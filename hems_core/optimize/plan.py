@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,9 +17,8 @@ from .problem import SHORTFALL_EUR_PER_KWH, SHORTFALL_QUAD_EUR_PER_KWH2, Numbers
 IDLE_KW = 0.05
 
 
-def _t(values: FloatArray) -> tuple[float, ...]:
-    out: list[float] = np.round(values, 6).tolist()
-    return tuple(out)
+def _t(values: NDArray[np.floating[Any]]) -> tuple[float, ...]:
+    return tuple(cast(list[float], np.round(values, 6).tolist()))
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ def _reasons(
     for pw in powers.values():
         charging_any |= pw > IDLE_KW
     for name, pw in powers.items():
-        tgt_soon = np.zeros(n, dtype=bool)
+        tgt_soon: NDArray[np.bool_] = np.zeros(n, dtype=bool)
         tg = targets.get(name)
         if tg is not None and np.any(np.isfinite(tg)):
             nxt = np.flatnonzero(np.isfinite(tg))
@@ -209,7 +208,7 @@ def build_plan(
     short += float(np.dot(nums.q[s.cur], cur))  # forced curtailment of non-curtailable PV
     capacity = 0.0
     month_peak: tuple[float, ...] = ()
-    peak_at = np.zeros(s.steps, dtype=bool)
+    peak_at: NDArray[np.bool_] = np.zeros(s.steps, dtype=bool)
     site = s.site
     if s.peak is not None and site.peak_tariff is not None:
         pk = x[s.peak]
