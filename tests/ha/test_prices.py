@@ -97,9 +97,7 @@ def _register(hass: HomeAssistant, domain: str, action: str, answer: Any) -> lis
         result: ServiceResponse = answer(call.data)
         return result
 
-    hass.services.async_register(
-        domain, action, handler, supports_response=SupportsResponse.ONLY
-    )
+    hass.services.async_register(domain, action, handler, supports_response=SupportsResponse.ONLY)
     return calls
 
 
@@ -163,7 +161,12 @@ async def test_nordpool_custom_attributes_spring_dst_se_tariff(
     ("sample", "zone", "now", "tariff"),
     [
         ("entsoe_custom_NL_2026-10-25.json", "Europe/Amsterdam", "2026-10-25T02:20:00+01:00", "nl"),
-        ("frank_energie_NL_2026-03-29.json", "Europe/Amsterdam", "2026-03-29T03:05:00+02:00", "all"),
+        (
+            "frank_energie_NL_2026-03-29.json",
+            "Europe/Amsterdam",
+            "2026-03-29T03:05:00+02:00",
+            "all",
+        ),
         (
             "octopus_current_day_rates_2026-03-29.json",
             "Europe/London",
@@ -173,7 +176,12 @@ async def test_nordpool_custom_attributes_spring_dst_se_tariff(
     ],
 )
 async def test_attribute_sources(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, sample: str, zone: str, now: str, tariff: str
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sample: str,
+    zone: str,
+    now: str,
+    tariff: str,
 ) -> None:
     """ENTSO-E (autumn DST, in the repeated hour), Frank Energie all-in, Octopus rate events."""
     await _at(hass, freezer, zone, now)
@@ -205,7 +213,7 @@ async def test_attribute_sources(
 async def test_nordpool_action_autumn_dst(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Nord Pool core action: one call per day; tomorrow unpublished; 2026-10-25 has 100 quarters."""
+    """Nord Pool core action: a call per day; tomorrow unpublished; 2026-10-25 has 100 quarters."""
     await _at(hass, freezer, "Europe/Amsterdam", "2026-10-25T12:00:00+01:00")
     response = _sample("nordpool_core_NL_2026-10-25.json")
 
@@ -250,7 +258,13 @@ async def test_nordpool_action_autumn_dst(
     ("domain", "action", "sample", "now", "all_in"),
     [
         ("energyzero", "get_energy_prices", "energyzero_NL_2026-03-29.json", "03-29T20:10", False),
-        ("easyenergy", "get_energy_usage_prices", "easyenergy_usage_NL_2026-10-25.json", "10-25T09:50", False),  # noqa: E501
+        (
+            "easyenergy",
+            "get_energy_usage_prices",
+            "easyenergy_usage_NL_2026-10-25.json",
+            "10-25T09:50",
+            False,
+        ),
         ("tibber", "get_prices", "tibber_NL_2026-10-25.json", "10-25T02:30", True),
     ],
 )
