@@ -230,7 +230,7 @@ class HemsOptionsFlow(OptionsFlow):
             return self.async_create_entry(data=self._options)
         options = self.config_entry.options
         number = NumberSelector(
-            NumberSelectorConfig(min=-1, max=5, step=0.0001, mode=NumberSelectorMode.BOX)
+            NumberSelectorConfig(min=-1, max=5, step="any", mode=NumberSelectorMode.BOX)
         )
         fields = {
             vol.Required(key, default=float(options.get(key, 0.0))): number

@@ -386,13 +386,14 @@ class HemsPvCoordinator(DataUpdateCoordinator[QuantileForecast]):
     async def _async_update_data(self) -> QuantileForecast:
         now = dt_util.utcnow()
         sources = [s for s in (self._solcast(), await self._forecast_solar()) if s is not None]
-        return await self.hass.async_add_executor_job(
-            partial(
-                forecast_pv,
-                start=now,
-                steps=FORECAST_STEPS,
-                now=now,
-                sources=sources,
-                clearsky=self._clearsky(),
-            )
+        run = partial(
+            forecast_pv, start=now, steps=FORECAST_STEPS, now=now, clearsky=self._clearsky()
         )
+        try:
+            return await self.hass.async_add_executor_job(partial(run, sources=sources))
+        except (ForecastInputError, ArithmeticError, ValueError, TypeError) as err:
+            # forecast_pv promises not to raise for bad sources, but an absurd timestamp (e.g. an
+            # integer beyond int64 as period_start) still overflows in hems_core 0.1: drop the
+            # sources rather than the forecast.
+            _LOGGER.warning("%s: PV sources ignored: %s", self.config_entry.title, err)
+            return await self.hass.async_add_executor_job(partial(run, sources=()))

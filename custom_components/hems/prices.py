@@ -168,7 +168,9 @@ class PriceData:
             "problem": self.problem,
         }
 
-    def attributes(self, side: str, now: datetime) -> dict[str, Any]:
+    def attributes(
+        self, side: str, now: datetime, max_bytes: int = ATTRIBUTE_LIMIT_BYTES
+    ) -> dict[str, Any]:
         """One side's series for a sensor, shrunk to stay under the recorder's 16 KiB limit."""
         full = self.as_dict(now)
         base = {k: full[k] for k in ("start", "step_minutes", "source", "tariff", "known_until")}
@@ -181,9 +183,9 @@ class PriceData:
                 "prices": [round(v, decimals) for v in values],
                 "known": known,
             }
-            if _json_size(attrs) <= ATTRIBUTE_LIMIT_BYTES:
+            if _json_size(attrs) <= max_bytes:
                 return attrs
-        while _json_size(attrs) > ATTRIBUTE_LIMIT_BYTES and attrs["prices"]:
+        while _json_size(attrs) > max_bytes and attrs["prices"]:
             attrs["prices"] = attrs["prices"][:-4]
             attrs["known"] = attrs["known"][:-4]
         return attrs

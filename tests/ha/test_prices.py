@@ -223,6 +223,10 @@ async def test_nordpool_action_autumn_dst(
         raise ServiceValidationError("no prices for that date yet")
 
     calls = _register(hass, "nordpool", "get_prices_for_date", answer)
+    # The response does not name its currency: the Nord Pool entry's setting does.
+    MockConfigEntry(
+        domain="nordpool", entry_id="nordpool_entry", data={"currency": "EUR"}
+    ).add_to_hass(hass)
     entry = _entry(
         **{
             CONF_PRICE_SOURCE: "nordpool",
@@ -349,9 +353,20 @@ async def test_broken_feed_keeps_last_good_then_recovers(
     assert (await _get_prices(hass, entry))["problem"] == state.attributes["problem"]
 
     # The next quarter refreshes by itself; the source is still broken and the series still good.
+    coordinator = entry.runtime_data.prices
+    assert coordinator is not None
+    fetches: list[datetime] = []
+    fetch = coordinator._async_fetch
+
+    async def counting_fetch(now: datetime) -> Any:
+        fetches.append(now)
+        return await fetch(now)
+
+    coordinator._async_fetch = counting_fetch  # type: ignore[method-assign]
     freezer.move_to(datetime.fromisoformat("2026-06-10T09:15:00+02:00"))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
+    assert fetches == [datetime.fromisoformat("2026-06-10T09:15:00+02:00")]
     assert hass.states.get(IMPORT).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
 
     # Past the last published price: nothing safe to show.

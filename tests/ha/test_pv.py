@@ -87,7 +87,8 @@ async def test_solcast_sensors_feed_the_forecast(
     midnight = await _at(hass, freezer, NOON)
     hass.states.async_set(TODAY, "20", {"detailedForecast": _solcast_day(midnight, 2.0)})
     tomorrow = dt_util.start_of_local_day(midnight + timedelta(hours=25))
-    hass.states.async_set(TOMORROW, "30", {"detailedForecast": _solcast_day(tomorrow, 3.0)})
+    # Only the hourly attribute on this one (Solcast can be set to publish either).
+    hass.states.async_set(TOMORROW, "30", {"detailedHourly": _solcast_day(tomorrow, 3.0)})
     entry = _entry(**{CONF_PV_SOLCAST_ENTITIES: [TODAY, TOMORROW]})
     await _setup(hass, entry)
 
@@ -222,3 +223,19 @@ async def test_forecast_solar_odd_payloads(
     state = hass.states.get(PV)
     assert state is not None
     assert float(state.state) == pytest.approx(0.8, abs=0.01)
+
+
+async def test_absurd_solcast_timestamp_does_not_break_the_forecast(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An integer beyond int64 as ``period_start`` overflows inside hems_core; the glue copes."""
+    hass.states.async_set(
+        TODAY, "1", {"detailedForecast": [{"period_start": 2**63, "pv_estimate": 0.0}]}
+    )
+    entry = _entry(**{CONF_PV_SOLCAST_ENTITIES: [TODAY]})
+    await _setup(hass, entry)
+    state = hass.states.get(PV)
+    assert state is not None
+    assert state.attributes["sources"] == ["none"]
+    assert "PV sources ignored" in caplog.text
+    assert "PV sources ignored" in caplog.text
