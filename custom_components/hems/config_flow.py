@@ -100,7 +100,8 @@ class HemsOptionsFlow(OptionsFlow):
 
     def __init__(self) -> None:
         """Collect the answers of all steps before saving them at once."""
-        self._options: dict[str, Any] = {}
+        super().__init__()
+        self._answers: dict[str, Any] = {}
 
     def _suggested(self, key: str, default: Any = None) -> dict[str, Any]:
         """Keep a previous answer as the form's suggestion (empty optional fields stay empty)."""
@@ -110,9 +111,9 @@ class HemsOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Household history sensor, price source and PV forecast sources."""
         if user_input is not None:
-            self._options = dict(user_input)
+            self._answers = dict(user_input)
             if user_input.get(CONF_PRICE_SOURCE, PRICE_SOURCE_NONE) == PRICE_SOURCE_NONE:
-                return self.async_create_entry(data=self._options)
+                return self.async_create_entry(data=self._answers)
             return await self.async_step_prices()
         options = self.config_entry.options
         fields: dict[Any, Any] = {
@@ -160,16 +161,16 @@ class HemsOptionsFlow(OptionsFlow):
 
     async def async_step_prices(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Where the chosen price source lives, and the tariff template; checked before saving."""
-        source = str(self._options[CONF_PRICE_SOURCE])
+        source = str(self._answers[CONF_PRICE_SOURCE])
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"reason": "", "action": ""}
         if user_input is not None:
             errors, placeholders = await self._check_price_source(source, user_input)
             if not errors:
-                self._options.update(user_input)
+                self._answers.update(user_input)
                 if TARIFF_FIELDS[user_input[CONF_TARIFF]]:
                     return await self.async_step_tariff()
-                return self.async_create_entry(data=self._options)
+                return self.async_create_entry(data=self._answers)
         options = self.config_entry.options
         fields: dict[Any, Any] = {}
         if source == PRICE_SOURCE_ENTITY:
@@ -224,10 +225,10 @@ class HemsOptionsFlow(OptionsFlow):
 
     async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The few numbers of the chosen template (currency per kWh, before VAT)."""
-        tariff = str(self._options[CONF_TARIFF])
+        tariff = str(self._answers[CONF_TARIFF])
         if user_input is not None:
-            self._options.update(user_input)
-            return self.async_create_entry(data=self._options)
+            self._answers.update(user_input)
+            return self.async_create_entry(data=self._answers)
         options = self.config_entry.options
         number = NumberSelector(
             NumberSelectorConfig(min=-1, max=5, step="any", mode=NumberSelectorMode.BOX)
