@@ -7,6 +7,7 @@ executor. The forecasting, parsing and tariff composition are ``hems_core``'s.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -16,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    CoreState,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_state_change_event,
@@ -137,6 +145,9 @@ class HemsPriceCoordinator(DataUpdateCoordinator[PriceData]):
         self.settings = settings
         self._last_good: PriceData | None = None
         self._problem: str | None = None
+        # A quarter tick and a source change can overlap; one refresh at a time, so an older
+        # (slower) result never overwrites a newer one.
+        self._lock = asyncio.Lock()
 
     @property
     def issue_id(self) -> str:
@@ -171,6 +182,10 @@ class HemsPriceCoordinator(DataUpdateCoordinator[PriceData]):
         return _stop
 
     async def _async_update_data(self) -> PriceData:
+        async with self._lock:
+            return await self._async_update_locked()
+
+    async def _async_update_locked(self) -> PriceData:
         now = dt_util.utcnow()
         tz = dt_util.get_default_time_zone()
         try:
@@ -195,7 +210,7 @@ class HemsPriceCoordinator(DataUpdateCoordinator[PriceData]):
                 "%s: price feed %s rejected: %s", self.config_entry.title, self._source_name, reason
             )
             self._problem = reason
-        if self.hass.is_running:
+        if self.hass.state is CoreState.running:  # not for sources still starting up
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,

@@ -18,7 +18,13 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import (
+    CoreState,
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -58,7 +64,7 @@ def _entry(**options: Any) -> MockConfigEntry:
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def _at(hass: HomeAssistant, freezer: FrozenDateTimeFactory, zone: str, when: str) -> None:
@@ -341,7 +347,7 @@ async def test_broken_feed_keeps_last_good_then_recovers(
     # Tomorrow arrives half-published: the whole payload is rejected, the last good one stays.
     broken = _flat(0.1) | {"tomorrow": [0.2] * 11, "tomorrow_valid": True}
     hass.states.async_set(entity_id, "0.1", broken)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     state = hass.states.get(IMPORT)
     assert state is not None
     assert float(state.state) == pytest.approx(0.1)
@@ -365,7 +371,7 @@ async def test_broken_feed_keeps_last_good_then_recovers(
     coordinator._async_fetch = counting_fetch  # type: ignore[method-assign]
     freezer.move_to(datetime.fromisoformat("2026-06-10T09:15:00+02:00"))
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert fetches == [datetime.fromisoformat("2026-06-10T09:15:00+02:00")]
     assert hass.states.get(IMPORT).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
 
@@ -373,7 +379,7 @@ async def test_broken_feed_keeps_last_good_then_recovers(
     hass.states.async_set(entity_id, STATE_UNAVAILABLE, {})
     freezer.move_to(datetime.fromisoformat("2026-06-11T00:00:00+02:00"))
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(IMPORT).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
     assert hass.states.get(EXPORT).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
     with pytest.raises(HomeAssistantError) as err:
@@ -384,7 +390,7 @@ async def test_broken_feed_keeps_last_good_then_recovers(
     freezer.tick(timedelta(seconds=30))
     hass.states.async_set(entity_id, "0.3", _flat(0.3))
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))  # refresh cooldown
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     state = hass.states.get(IMPORT)
     assert state is not None
     assert float(state.state) == pytest.approx(0.3)
@@ -433,13 +439,13 @@ async def test_unload_stops_refreshing_and_clears_issue(
     assert coordinator is not None
 
     assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert issues.async_get_issue(DOMAIN, f"price_feed_{entry.entry_id}") is None
     hass.states.async_set(entity_id, "0.1", _flat(0.1))
     freezer.move_to(datetime.fromisoformat("2026-06-10T09:15:00+02:00"))
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert coordinator.data is None  # nothing refreshed after unload
     assert hass.states.get(IMPORT).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
 
@@ -452,3 +458,31 @@ async def test_get_prices_without_price_source(
     with pytest.raises(ServiceValidationError) as err:
         await _get_prices(hass, mock_config_entry)
     assert err.value.translation_key == "prices_not_configured"
+
+
+async def test_no_repair_issue_while_starting_and_nordpool_without_area(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """At startup a source may not exist yet: no Repairs notice then; it recovers on its own."""
+    await _at(hass, freezer, "Europe/Amsterdam", "2026-10-25T12:00:00+01:00")
+    hass.set_state(CoreState.starting)
+    answers: list[Any] = []
+
+    def answer(data: Any) -> Any:
+        assert "areas" not in data  # no area chosen: the entry's own areas
+        if not answers or str(data["date"]) != "2026-10-25":
+            answers.append(data)
+            raise HomeAssistantError("not yet")
+        return _sample("nordpool_core_NL_2026-10-25.json")
+
+    _register(hass, "nordpool", "get_prices_for_date", answer)
+    entry = _entry(**{CONF_PRICE_SOURCE: "nordpool", CONF_PRICE_CONFIG_ENTRY: "np"})
+    await _setup(hass, entry)
+    assert hass.states.get(IMPORT).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"price_feed_{entry.entry_id}") is None
+
+    hass.set_state(CoreState.running)
+    freezer.move_to(datetime.fromisoformat("2026-10-25T12:15:00+01:00"))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(IMPORT).state != STATE_UNAVAILABLE  # type: ignore[union-attr]

@@ -47,7 +47,7 @@ def _entry(**options: Any) -> MockConfigEntry:
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _solcast_day(day: datetime, peak_kw: float) -> list[dict[str, Any]]:
@@ -111,7 +111,7 @@ async def test_solcast_sensors_feed_the_forecast(
     # A new Solcast poll changes the attributes: the forecast follows without waiting.
     hass.states.async_set(TODAY, "10", {"detailedForecast": _solcast_day(midnight, 1.0)})
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert float(hass.states.get(PV).state) == pytest.approx(18.0, abs=0.01)  # type: ignore[union-attr]
 
 
@@ -141,8 +141,12 @@ async def test_stale_solcast_falls_back_to_clear_sky(
 async def test_no_sources_means_zero_pv(hass: HomeAssistant) -> None:
     """Nothing configured, an unavailable Solcast sensor, a missing plane: zero, never a crash."""
     hass.states.async_set(TODAY, STATE_UNAVAILABLE, {})
+    hass.states.async_set(TOMORROW, "0", {"friendly_name": "no forecast attributes"})
     entry = _entry(
-        **{CONF_PV_SOLCAST_ENTITIES: [TODAY, "sensor.gone"], CONF_PV_FORECAST_SOLAR_ENTRIES: ["x"]}
+        **{
+            CONF_PV_SOLCAST_ENTITIES: [TODAY, TOMORROW, "sensor.gone"],
+            CONF_PV_FORECAST_SOLAR_ENTRIES: ["x"],
+        }
     )
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
@@ -204,7 +208,7 @@ async def test_forecast_solar_planes_are_summed(
     one = _entry(**{CONF_PV_FORECAST_SOLAR_ENTRIES: [next(iter(planes))]})
     one.add_to_hass(hass)
     assert await hass.config_entries.async_setup(one.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert one.runtime_data.pv.data.p50.sum() * 0.25 == pytest.approx(5.0, abs=0.01)
 
 
