@@ -29,7 +29,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
-from hems_core.tariffs import PriceDataError, parse_prices
+from hems_core.tariffs import PriceDataError, compose, parse_prices
 
 from .const import (
     CONF_LOAD_ENERGY_ENTITY,
@@ -58,6 +58,7 @@ from .const import (
     TARIFF_NL,
     TARIFFS,
 )
+from .prices import PriceSettings
 from .schema import vol
 
 
@@ -211,8 +212,15 @@ class HemsOptionsFlow(OptionsFlow):
             if state is None:
                 return {CONF_PRICE_ENTITY: "entity_not_found"}, placeholders
             tz = dt_util.get_default_time_zone()
+            settings = PriceSettings(source=source, tariff=str(user_input[CONF_TARIFF]))
+
+            def check() -> None:
+                # Parse now, and compose once: an all-in source under a template that adds VAT
+                # or tax again is refused here rather than failing every refresh later.
+                compose(parse_prices(state.as_dict(), tz=tz), settings.tariff_source(), tz)
+
             try:
-                await self.hass.async_add_executor_job(lambda: parse_prices(state.as_dict(), tz=tz))
+                await self.hass.async_add_executor_job(check)
             except PriceDataError as err:
                 placeholders["reason"] = str(err)
                 return {"base": "invalid_prices"}, placeholders

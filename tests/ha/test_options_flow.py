@@ -122,8 +122,17 @@ async def test_price_entity_checked_then_all_in_saved(hass: HomeAssistant) -> No
     assert result["errors"] == {"base": "invalid_prices"}
     assert "unrecognised price payload" in result["description_placeholders"]["reason"]
 
-    # A real ENTSO-E sensor, read in the site's zone: accepted; all-in needs no parameters.
+    # An all-in Frank Energie sensor under a template that adds VAT and tax: refused, with why.
     await hass.config.async_set_time_zone("Europe/Amsterdam")
+    frank = json.loads((SAMPLES / "frank_energie_NL_2026-03-29.json").read_text())
+    hass.states.async_set(frank["entity_id"], frank["state"], frank["attributes"])
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_ENTITY: frank["entity_id"], CONF_TARIFF: "nl_dynamic"}
+    )
+    assert result["errors"] == {"base": "invalid_prices"}
+    assert "would add them again" in result["description_placeholders"]["reason"]
+
+    # A real ENTSO-E sensor, read in the site's zone: accepted; all-in needs no parameters.
     sample = json.loads((SAMPLES / "entsoe_custom_NL_2026-10-25.json").read_text())
     hass.states.async_set(sample["entity_id"], sample["state"], sample["attributes"])
     result = await hass.config_entries.options.async_configure(
