@@ -38,6 +38,7 @@ from .const import (
     CONF_PRICE_ENTITY,
     CONF_PRICE_SOURCE,
     CONF_PV_AZIMUTH,
+    CONF_PV_ENERGY_ENTITY,
     CONF_PV_FORECAST_SOLAR_ENTRIES,
     CONF_PV_KWP,
     CONF_PV_SOLCAST_ENTITIES,
@@ -149,6 +150,11 @@ class HemsOptionsFlow(OptionsFlow):
                     **self._suggested(CONF_PV_FORECAST_SOLAR_ENTRIES),
                 )
             ] = SelectSelector(SelectSelectorConfig(options=planes, multiple=True))
+        fields[vol.Optional(CONF_PV_ENERGY_ENTITY, **self._suggested(CONF_PV_ENERGY_ENTITY))] = (
+            EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
+            )
+        )
         fields[vol.Optional(CONF_PV_KWP, **self._suggested(CONF_PV_KWP))] = NumberSelector(
             NumberSelectorConfig(min=0, max=1000, step=0.1, unit_of_measurement="kWp")
         )

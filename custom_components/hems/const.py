@@ -81,6 +81,8 @@ ATTRIBUTE_LIMIT_BYTES: Final = 14 * 1024
 # -- PV forecast ---------------------------------------------------------------------------------
 CONF_PV_SOLCAST_ENTITIES: Final = "pv_solcast_entities"
 CONF_PV_FORECAST_SOLAR_ENTRIES: Final = "pv_forecast_solar_entries"
+CONF_PV_ENERGY_ENTITY: Final = "pv_energy_entity"
+PV_LEARN_DAYS: Final = 30
 CONF_PV_KWP: Final = "pv_kwp"
 CONF_PV_TILT: Final = "pv_tilt"
 CONF_PV_AZIMUTH: Final = "pv_azimuth"

@@ -38,12 +38,19 @@ from homeassistant.util import dt as dt_util
 from hems_core.forecast import QuantileForecast, forecast_load
 from hems_core.forecast.errors import ForecastInputError
 from hems_core.forecast.history import from_statistics_rows
-from hems_core.forecast.pv import ClearSkyPv, PvSource, forecast_pv
+from hems_core.forecast.pv import (
+    ClearSkyPv,
+    PvCorrection,
+    PvSource,
+    forecast_pv,
+    learn_pv_correction,
+)
 from hems_core.tariffs import PriceDataError
 
 from .const import (
     CONF_LOAD_ENERGY_ENTITY,
     CONF_PV_AZIMUTH,
+    CONF_PV_ENERGY_ENTITY,
     CONF_PV_FORECAST_SOLAR_ENTRIES,
     CONF_PV_KWP,
     CONF_PV_SOLCAST_ENTITIES,
@@ -55,6 +62,7 @@ from .const import (
     PRICE_SOURCE_ENTITY,
     PRICE_SOURCE_NORDPOOL,
     PRICE_SOURCE_TIBBER,
+    PV_LEARN_DAYS,
 )
 from .prices import Payload, PriceData, PriceSettings, build_prices
 
@@ -90,18 +98,8 @@ class HemsForecastCoordinator(DataUpdateCoordinator[QuantileForecast]):
         now = dt_util.utcnow()
         rows: list[dict[str, object]] = []
         entity = self.load_entity
-        if entity is not None and "recorder" in self.hass.config.components:
-            stats = await get_instance(self.hass).async_add_executor_job(
-                statistics_during_period,
-                self.hass,
-                now - timedelta(days=FORECAST_HISTORY_DAYS),
-                None,
-                {entity},
-                "hour",
-                {"energy": "kWh"},
-                {"change"},
-            )
-            rows = [dict(row) for row in stats.get(entity, [])]
+        if entity is not None:
+            rows = await _async_hourly_energy(self.hass, entity, now, FORECAST_HISTORY_DAYS)
         epochs, kwh = from_statistics_rows(rows, unit="kWh")
         return await self.hass.async_add_executor_job(
             partial(
@@ -114,6 +112,25 @@ class HemsForecastCoordinator(DataUpdateCoordinator[QuantileForecast]):
                 interval_s=3600,
             )
         )
+
+
+async def _async_hourly_energy(
+    hass: HomeAssistant, entity: str, now: datetime, days: int
+) -> list[dict[str, object]]:
+    """Hourly energy statistics (kWh) of ``entity``, read in the recorder's executor."""
+    if "recorder" not in hass.config.components:
+        return []
+    stats = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        now - timedelta(days=days),
+        None,
+        {entity},
+        "hour",
+        {"energy": "kWh"},
+        {"change"},
+    )
+    return [dict(row) for row in stats.get(entity, [])]
 
 
 class PriceFeedError(Exception):
@@ -398,11 +415,41 @@ class HemsPvCoordinator(DataUpdateCoordinator[QuantileForecast]):
                     merged.setdefault(key, wh)  # the library skips and counts it
         return PvSource("forecast_solar", {"wh_hours": merged})
 
+    async def _async_correction(self, model: ClearSkyPv | None, now: datetime) -> PvCorrection:
+        """Calibration and cloudiness learned from the measured production sensor, if any."""
+        entity = self.config_entry.options.get(CONF_PV_ENERGY_ENTITY)
+        if model is None or not entity:
+            return PvCorrection()
+        rows = await _async_hourly_energy(self.hass, entity, now, PV_LEARN_DAYS + 1)
+        epochs, kwh = from_statistics_rows(rows, unit="kWh")
+        return await self.hass.async_add_executor_job(
+            partial(
+                learn_pv_correction,
+                model,
+                epochs,
+                kwh,
+                now=now,
+                lookback_days=PV_LEARN_DAYS,
+                interval_s=3600,
+            )
+        )
+
     async def _async_update_data(self) -> QuantileForecast:
         now = dt_util.utcnow()
         sources = [s for s in (self._solcast(), await self._forecast_solar()) if s is not None]
+        model = self._clearsky()
+        try:
+            correction = await self._async_correction(model, now)
+        except ForecastInputError as err:
+            _LOGGER.warning("%s: PV history not used: %s", self.config_entry.title, err)
+            correction = PvCorrection()
         run = partial(
-            forecast_pv, start=now, steps=FORECAST_STEPS, now=now, clearsky=self._clearsky()
+            forecast_pv,
+            start=now,
+            steps=FORECAST_STEPS,
+            now=now,
+            clearsky=model,
+            correction=correction,
         )
         try:
             return await self.hass.async_add_executor_job(partial(run, sources=sources))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from unittest.mock import AsyncMock, Mock
+from unittest.mock import AsyncMock, Mock, patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.hems.const import (
     CONF_PV_AZIMUTH,
+    CONF_PV_ENERGY_ENTITY,
     CONF_PV_FORECAST_SOLAR_ENTRIES,
     CONF_PV_KWP,
     CONF_PV_SOLCAST_ENTITIES,
@@ -31,6 +32,7 @@ from custom_components.hems.const import (
     CONF_SITE_NAME,
     DOMAIN,
 )
+from hems_core.forecast.errors import ForecastInputError
 
 PV = "sensor.home_pv_forecast_next_24_h"
 TODAY = "sensor.solcast_pv_forecast_forecast_today"
@@ -243,3 +245,18 @@ async def test_absurd_solcast_timestamp_does_not_break_the_forecast(
     assert state.attributes["sources"] == ["none"]
     assert "PV sources ignored" in caplog.text
     assert "PV sources ignored" in caplog.text
+
+
+async def test_unusable_pv_history_keeps_the_default_correction(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = _entry(**{CONF_PV_ENERGY_ENTITY: "sensor.pv_energy", CONF_PV_KWP: 4.0})
+    with patch(
+        "custom_components.hems.coordinator.learn_pv_correction",
+        side_effect=ForecastInputError("3 timestamps but 2 values"),
+    ):
+        await _setup(hass, entry)
+    state = hass.states.get(PV)
+    assert state is not None
+    assert state.attributes["sources"] == ["clearsky"]
+    assert "PV history not used: 3 timestamps but 2 values" in caplog.text
