@@ -82,7 +82,7 @@ async def test_sources_with_pv_and_forecast_solar_planes(hass: HomeAssistant) ->
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await hass.async_block_till_done()  # the options update reloads the site
     assert entry.options == user_input
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.pv.forecast_solar_entries == [plane.entry_id]
@@ -141,6 +141,7 @@ async def test_price_entity_checked_then_all_in_saved(hass: HomeAssistant) -> No
         result["flow_id"], {CONF_PRICE_ENTITY: sample["entity_id"], CONF_TARIFF: "all_in"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the options update reloads the site
     assert result["data"] == {
         CONF_PRICE_SOURCE: "entity",
         CONF_PRICE_ENTITY: sample["entity_id"],
@@ -170,7 +171,7 @@ async def test_nordpool_action_missing_then_nl_tariff(hass: HomeAssistant) -> No
     fees = {CONF_SUPPLIER_FEE: 0.0218, CONF_FEED_IN_FEE: 0.0115, CONF_FEED_IN_COMPENSATION: 0.01}
     result = await hass.config_entries.options.async_configure(result["flow_id"], fees)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await hass.async_block_till_done()  # the options update reloads the site
     assert entry.options[CONF_SUPPLIER_FEE] == 0.0218
     assert entry.options[CONF_PRICE_AREA] == "NL"
     assert entry.runtime_data.prices is not None
@@ -203,6 +204,7 @@ async def test_tibber_asks_for_a_home_and_german_tariff(hass: HomeAssistant) -> 
         result["flow_id"], {CONF_SUPPLIER_FEE: 0.02, CONF_GRID_FEE: 0.09, CONF_FEED_IN_TARIFF: 0.08}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the options update reloads the site
     assert result["data"][CONF_TARIFF] == "de"
 
 
