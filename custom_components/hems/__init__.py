@@ -12,7 +12,8 @@ from homeassistant.helpers.typing import ConfigType
 from hems_core import __version__ as CORE_VERSION
 
 from .const import CONF_SITE_NAME, DOMAIN, PLATFORMS, STATUS_WAITING
-from .coordinator import HemsForecastCoordinator
+from .coordinator import HemsForecastCoordinator, HemsPriceCoordinator, HemsPvCoordinator
+from .prices import PriceSettings
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -25,6 +26,8 @@ class HemsRuntimeData:
     site_name: str
     core_version: str
     forecast: HemsForecastCoordinator
+    pv: HemsPvCoordinator
+    prices: HemsPriceCoordinator | None = None
     status: str = STATUS_WAITING
 
 
@@ -41,8 +44,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
     """Set up one HEMS site from a config entry."""
     forecast = HemsForecastCoordinator(hass, entry)
     await forecast.async_config_entry_first_refresh()
+    pv = HemsPvCoordinator(hass, entry)
+    await pv.async_config_entry_first_refresh()
+    entry.async_on_unload(pv.async_start())
+    prices: HemsPriceCoordinator | None = None
+    if (settings := PriceSettings.from_options(entry.options)) is not None:
+        prices = HemsPriceCoordinator(hass, entry, settings)
+        # Not first_refresh: a broken price feed must not keep the rest of the site down.
+        await prices.async_refresh()
+        entry.async_on_unload(prices.async_start())
     entry.runtime_data = HemsRuntimeData(
-        site_name=entry.data[CONF_SITE_NAME], core_version=CORE_VERSION, forecast=forecast
+        site_name=entry.data[CONF_SITE_NAME],
+        core_version=CORE_VERSION,
+        forecast=forecast,
+        pv=pv,
+        prices=prices,
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -51,7 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HemsConfigEntry) -> None:
-    """Reload so a changed history sensor takes effect at once."""
+    """Reload so changed sources and tariffs take effect at once."""
     await hass.config_entries.async_reload(entry.entry_id)
 
 

@@ -12,10 +12,54 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import callback
-from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
+from homeassistant.helpers.selector import (
+    ConfigEntrySelector,
+    ConfigEntrySelectorConfig,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
-from .const import CONF_LOAD_ENERGY_ENTITY, CONF_SITE_NAME, DEFAULT_SITE_NAME, DOMAIN
+from hems_core.tariffs import PriceDataError, compose, parse_prices
+
+from .const import (
+    CONF_LOAD_ENERGY_ENTITY,
+    CONF_PRICE_AREA,
+    CONF_PRICE_CONFIG_ENTRY,
+    CONF_PRICE_ENTITY,
+    CONF_PRICE_SOURCE,
+    CONF_PV_AZIMUTH,
+    CONF_PV_ENERGY_ENTITY,
+    CONF_PV_FORECAST_SOLAR_ENTRIES,
+    CONF_PV_KWP,
+    CONF_PV_SOLCAST_ENTITIES,
+    CONF_PV_TILT,
+    CONF_SITE_NAME,
+    CONF_TARIFF,
+    DEFAULT_SITE_NAME,
+    DOMAIN,
+    FORECAST_SOLAR_DOMAIN,
+    PRICE_ACTIONS,
+    PRICE_SOURCE_ENTITY,
+    PRICE_SOURCE_NONE,
+    PRICE_SOURCE_NORDPOOL,
+    PRICE_SOURCE_TIBBER,
+    PRICE_SOURCES,
+    SOLCAST_DOMAIN,
+    TARIFF_FIELDS,
+    TARIFF_NL,
+    TARIFFS,
+)
+from .prices import PriceSettings
 from .schema import vol
 
 
@@ -50,19 +94,165 @@ class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class HemsOptionsFlow(OptionsFlow):
-    """Choose the cumulative household energy sensor the load forecast learns from."""
+    """Sources of the site: household history, prices and tariff, PV forecast.
+
+    ``init`` holds the sources; a price source leads to ``prices`` (which entity or action, which
+    tariff template) and, for templates with parameters, to ``tariff``.
+    """
+
+    def __init__(self) -> None:
+        """Collect the answers of all steps before saving them at once."""
+        super().__init__()
+        self._answers: dict[str, Any] = {}
+
+    def _suggested(self, key: str, default: Any = None) -> dict[str, Any]:
+        """Keep a previous answer as the form's suggestion (empty optional fields stay empty)."""
+        current = self.config_entry.options.get(key, default)
+        return {} if current in (None, "", []) else {"description": {"suggested_value": current}}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form; leaving the sensor empty uses the default profile."""
+        """Household history sensor, price source and PV forecast sources."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        current = self.config_entry.options.get(CONF_LOAD_ENERGY_ENTITY)
-        field = (
-            vol.Optional(CONF_LOAD_ENERGY_ENTITY, description={"suggested_value": current})
-            if current
-            else vol.Optional(CONF_LOAD_ENERGY_ENTITY)
+            self._answers = dict(user_input)
+            if user_input.get(CONF_PRICE_SOURCE, PRICE_SOURCE_NONE) == PRICE_SOURCE_NONE:
+                return self.async_create_entry(data=self._answers)
+            return await self.async_step_prices()
+        options = self.config_entry.options
+        fields: dict[Any, Any] = {
+            vol.Optional(CONF_LOAD_ENERGY_ENTITY, **self._suggested(CONF_LOAD_ENERGY_ENTITY)): (
+                EntitySelector(
+                    EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
+                )
+            ),
+            vol.Required(
+                CONF_PRICE_SOURCE, default=options.get(CONF_PRICE_SOURCE, PRICE_SOURCE_NONE)
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=PRICE_SOURCES,
+                    translation_key=CONF_PRICE_SOURCE,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Optional(CONF_PV_SOLCAST_ENTITIES, **self._suggested(CONF_PV_SOLCAST_ENTITIES)): (
+                EntitySelector(
+                    EntitySelectorConfig(domain="sensor", integration=SOLCAST_DOMAIN, multiple=True)
+                )
+            ),
+        }
+        planes = [
+            SelectOptionDict(value=e.entry_id, label=e.title)
+            for e in self.hass.config_entries.async_entries(FORECAST_SOLAR_DOMAIN)
+        ]
+        if planes:
+            fields[
+                vol.Optional(
+                    CONF_PV_FORECAST_SOLAR_ENTRIES,
+                    **self._suggested(CONF_PV_FORECAST_SOLAR_ENTRIES),
+                )
+            ] = SelectSelector(SelectSelectorConfig(options=planes, multiple=True))
+        fields[vol.Optional(CONF_PV_ENERGY_ENTITY, **self._suggested(CONF_PV_ENERGY_ENTITY))] = (
+            EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
+            )
         )
-        selector = EntitySelector(
-            EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
+        fields[vol.Optional(CONF_PV_KWP, **self._suggested(CONF_PV_KWP))] = NumberSelector(
+            NumberSelectorConfig(min=0, max=1000, step=0.1, unit_of_measurement="kWp")
         )
-        return self.async_show_form(step_id="init", data_schema=vol.Schema({field: selector}))
+        fields[vol.Required(CONF_PV_TILT, default=options.get(CONF_PV_TILT, 35))] = NumberSelector(
+            NumberSelectorConfig(min=0, max=90, step=1, unit_of_measurement="°")
+        )
+        fields[vol.Required(CONF_PV_AZIMUTH, default=options.get(CONF_PV_AZIMUTH, 180))] = (
+            NumberSelector(NumberSelectorConfig(min=0, max=360, step=1, unit_of_measurement="°"))
+        )
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))
+
+    async def async_step_prices(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Where the chosen price source lives, and the tariff template; checked before saving."""
+        source = str(self._answers[CONF_PRICE_SOURCE])
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"reason": "", "action": ""}
+        if user_input is not None:
+            errors, placeholders = await self._check_price_source(source, user_input)
+            if not errors:
+                self._answers.update(user_input)
+                if TARIFF_FIELDS[user_input[CONF_TARIFF]]:
+                    return await self.async_step_tariff()
+                return self.async_create_entry(data=self._answers)
+        options = self.config_entry.options
+        fields: dict[Any, Any] = {}
+        if source == PRICE_SOURCE_ENTITY:
+            fields[vol.Required(CONF_PRICE_ENTITY, **self._suggested(CONF_PRICE_ENTITY))] = (
+                EntitySelector(EntitySelectorConfig(domain=["sensor", "event"]))
+            )
+        elif source != PRICE_SOURCE_TIBBER:
+            domain = PRICE_ACTIONS[source][0]
+            fields[
+                vol.Required(CONF_PRICE_CONFIG_ENTRY, **self._suggested(CONF_PRICE_CONFIG_ENTRY))
+            ] = ConfigEntrySelector(ConfigEntrySelectorConfig(integration=domain))
+        if source in (PRICE_SOURCE_NORDPOOL, PRICE_SOURCE_TIBBER):
+            fields[vol.Optional(CONF_PRICE_AREA, **self._suggested(CONF_PRICE_AREA))] = (
+                TextSelector()
+            )
+        fields[vol.Required(CONF_TARIFF, default=options.get(CONF_TARIFF, TARIFF_NL))] = (
+            SelectSelector(
+                SelectSelectorConfig(
+                    options=TARIFFS, translation_key=CONF_TARIFF, mode=SelectSelectorMode.DROPDOWN
+                )
+            )
+        )
+        return self.async_show_form(
+            step_id="prices",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _check_price_source(
+        self, source: str, user_input: dict[str, Any]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The entity must exist and parse now; an action must be registered."""
+        placeholders = {"reason": "", "action": ""}
+        if source == PRICE_SOURCE_ENTITY:
+            entity_id = user_input[CONF_PRICE_ENTITY]
+            state = self.hass.states.get(entity_id)
+            if state is None:
+                return {CONF_PRICE_ENTITY: "entity_not_found"}, placeholders
+            tz = dt_util.get_default_time_zone()
+            settings = PriceSettings(source=source, tariff=str(user_input[CONF_TARIFF]))
+
+            def check() -> None:
+                # Parse now, and compose once: an all-in source under a template that adds VAT
+                # or tax again is refused here rather than failing every refresh later.
+                compose(parse_prices(state.as_dict(), tz=tz), settings.tariff_source(), tz)
+
+            try:
+                await self.hass.async_add_executor_job(check)
+            except PriceDataError as err:
+                placeholders["reason"] = str(err)
+                return {"base": "invalid_prices"}, placeholders
+            return {}, placeholders
+        domain, action = PRICE_ACTIONS[source]
+        if not self.hass.services.has_service(domain, action):
+            placeholders["action"] = f"{domain}.{action}"
+            return {"base": "action_missing"}, placeholders
+        return {}, placeholders
+
+    async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The few numbers of the chosen template (currency per kWh, before VAT)."""
+        tariff = str(self._answers[CONF_TARIFF])
+        if user_input is not None:
+            self._answers.update(user_input)
+            return self.async_create_entry(data=self._answers)
+        options = self.config_entry.options
+        number = NumberSelector(
+            NumberSelectorConfig(min=-1, max=5, step="any", mode=NumberSelectorMode.BOX)
+        )
+        fields = {
+            vol.Required(key, default=float(options.get(key, 0.0))): number
+            for key in TARIFF_FIELDS[tariff]
+        }
+        return self.async_show_form(
+            step_id="tariff",
+            data_schema=vol.Schema(fields),
+            description_placeholders={"tariff": tariff},
+        )

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
+
+from hems_core.forecast import QuantileForecast
 
 from . import HemsConfigEntry
 from .const import STATUS_OPTIONS
-from .coordinator import HemsForecastCoordinator
+from .coordinator import HemsForecastCoordinator, HemsPriceCoordinator, HemsPvCoordinator
 from .entity import HemsEntity
 
 STEPS_PER_DAY = 96
 HOURS_PER_STEP = 0.25
+PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
@@ -25,7 +30,18 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the site's sensors."""
-    async_add_entities([HemsStatusSensor(entry), HemsLoadForecastSensor(entry)])
+    runtime = entry.runtime_data
+    entities: list[Entity] = [
+        HemsStatusSensor(entry),
+        HemsForecastSensor(entry, runtime.forecast, "load_forecast"),
+        HemsForecastSensor(entry, runtime.pv, "pv_forecast"),
+    ]
+    if runtime.prices is not None:
+        entities += [
+            HemsPriceSensor(entry, runtime.prices, "import"),
+            HemsPriceSensor(entry, runtime.prices, "export"),
+        ]
+    async_add_entities(entities)
 
 
 class HemsStatusSensor(HemsEntity, SensorEntity):
@@ -45,29 +61,85 @@ class HemsStatusSensor(HemsEntity, SensorEntity):
         return self._entry.runtime_data.status
 
 
-class HemsLoadForecastSensor(HemsEntity, CoordinatorEntity[HemsForecastCoordinator], SensorEntity):
-    """Expected household consumption over the next 24 h; the full forecast in attributes.
+class HemsForecastSensor(
+    HemsEntity, CoordinatorEntity[HemsForecastCoordinator | HemsPvCoordinator], SensorEntity
+):
+    """Expected energy over the next 24 h (load or PV); the full forecast in attributes.
 
     No state class: a forecast must not feed long-term statistics or the Energy dashboard.
     """
 
-    _attr_translation_key = "load_forecast"
     _attr_device_class = SensorDeviceClass.ENERGY
     _attr_native_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
     _attr_suggested_display_precision = 1
 
-    def __init__(self, entry: HemsConfigEntry) -> None:
-        """Create the forecast sensor for a site."""
-        HemsEntity.__init__(self, entry, "load_forecast")
-        CoordinatorEntity.__init__(self, entry.runtime_data.forecast)
+    def __init__(
+        self,
+        entry: HemsConfigEntry,
+        coordinator: HemsForecastCoordinator | HemsPvCoordinator,
+        key: str,
+    ) -> None:
+        """Create a forecast sensor for a site (``key``: ``load_forecast`` or ``pv_forecast``)."""
+        HemsEntity.__init__(self, entry, key)
+        CoordinatorEntity.__init__(self, coordinator)
+        self._attr_translation_key = key
+
+    @property
+    def _forecast(self) -> QuantileForecast:
+        data: QuantileForecast = self.coordinator.data
+        return data
 
     @property
     def native_value(self) -> float:
         """P50 energy of the next 24 hours (kWh)."""
-        p50 = self.coordinator.data.p50[:STEPS_PER_DAY]
+        p50 = self._forecast.p50[:STEPS_PER_DAY]
         return round(float(p50.sum()) * HOURS_PER_STEP, 3)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The forecast per quarter hour, shrunk to fit the recorder's attribute limit."""
-        return self.coordinator.data.as_attributes()
+        return self._forecast.as_attributes()
+
+
+class HemsPriceSensor(HemsEntity, CoordinatorEntity[HemsPriceCoordinator], SensorEntity):
+    """All-in price of the current quarter (import or export); the 15-minute series in attributes.
+
+    ``measurement`` and no device class, as the Energy dashboard expects of price sensors.
+    """
+
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_suggested_display_precision = 4
+
+    def __init__(
+        self, entry: HemsConfigEntry, coordinator: HemsPriceCoordinator, side: str
+    ) -> None:
+        """Create the ``import`` or ``export`` price sensor of a site."""
+        HemsEntity.__init__(self, entry, f"{side}_price")
+        CoordinatorEntity.__init__(self, coordinator)
+        self._side = side
+        self._attr_translation_key = f"{side}_price"
+
+    @property
+    def available(self) -> bool:
+        """Unavailable until the first good prices, and after the last good ones ran out."""
+        return super().available and self.coordinator.data is not None
+
+    @property
+    def native_unit_of_measurement(self) -> str:
+        """Currency per kWh (EUR for most sources, SEK for a Swedish Nord Pool entry)."""
+        data = self.coordinator.data
+        currency = "EUR" if data is None else data.prices.currency
+        return f"{currency}/kWh"
+
+    @property
+    def native_value(self) -> float | None:
+        """The price of the quarter containing now; unknown outside the series."""
+        current = self.coordinator.data.current(dt_util.utcnow())
+        if current is None:
+            return None
+        return round(current[0] if self._side == "import" else current[1], 5)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """From the current quarter on: prices, known flags (False = forecast tail), source."""
+        return self.coordinator.data.attributes(self._side, dt_util.utcnow())

@@ -19,7 +19,16 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.hems.const import CONF_LOAD_ENERGY_ENTITY, CONF_SITE_NAME, DOMAIN
+from custom_components.hems.const import (
+    CONF_LOAD_ENERGY_ENTITY,
+    CONF_PV_AZIMUTH,
+    CONF_PV_ENERGY_ENTITY,
+    CONF_PV_KWP,
+    CONF_PV_TILT,
+    CONF_SITE_NAME,
+    DOMAIN,
+)
+from hems_core.forecast.pv import ClearSkyPv
 
 STAT_ID = "sensor.house_energy"
 
@@ -31,13 +40,13 @@ def auto_enable_custom_integrations(
     """Start the recorder before Home Assistant (the harness requires that order)."""
 
 
-def _metadata() -> dict[str, Any]:
+def _metadata(statistic_id: str = STAT_ID) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "has_mean": False,
         "has_sum": True,
         "name": "House energy",
         "source": "recorder",
-        "statistic_id": STAT_ID,
+        "statistic_id": statistic_id,
         "unit_of_measurement": "kWh",
         "mean_type": StatisticMeanType.NONE,
     }
@@ -161,3 +170,56 @@ async def test_options_flow_sets_history_sensor_and_reloads(hass: HomeAssistant)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     schema_keys = list(result["data_schema"].schema)
     assert schema_keys[0].description == {"suggested_value": STAT_ID}
+
+
+async def test_pv_fallback_learns_from_measured_production(hass: HomeAssistant) -> None:
+    """Half of what the clear-sky model says, every day: the fallback learns scale 0.5."""
+    pv_id = "sensor.pv_energy"
+    model = ClearSkyPv(hass.config.latitude, hass.config.longitude, 35, 180, 5.0)
+    end = dt_util.start_of_local_day() - timedelta(hours=1)
+    t = end - timedelta(days=21)
+    rows = []
+    total = 0.0
+    while t <= end:
+        hour_kwh = float(model.step_kw(int(t.timestamp()), 4).sum()) * 0.25
+        total += 0.5 * hour_kwh
+        rows.append({"start": t, "sum": total, "state": total})
+        t += timedelta(hours=1)
+    async_import_statistics(hass, _metadata(pv_id), rows)  # type: ignore[arg-type]
+    await async_wait_recording_done(hass)
+
+    options = {
+        CONF_PV_ENERGY_ENTITY: pv_id,
+        CONF_PV_KWP: 5.0,
+        CONF_PV_TILT: 35,
+        CONF_PV_AZIMUTH: 180,
+    }
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home", data={CONF_SITE_NAME: "Home"}, options=options
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get("sensor.home_pv_forecast_next_24_h")
+    assert state is not None
+    assert state.attributes["sources"] == ["clearsky"]
+    note = next(n for n in state.attributes["notes"] if "clear-sky" in n)
+    assert "scale 0.50" in note
+    assert int(note.split("learned on ")[1].split(" ")[0]) >= 15
+    # P50 clearness of identical days is 1: the forecast is half the clear-sky energy.
+    now = dt_util.utcnow().replace(minute=dt_util.utcnow().minute // 15 * 15, second=0)
+    clear = float(model.step_kw(int(now.timestamp()), 96).sum()) * 0.25
+    assert float(state.state) == pytest.approx(0.5 * clear, rel=0.05)
+
+
+async def test_pv_history_without_array_is_not_read(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_SITE_NAME: "Home"},
+        options={CONF_PV_ENERGY_ENTITY: "sensor.pv_energy"},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.home_pv_forecast_next_24_h").state == "0.0"  # type: ignore[union-attr]
