@@ -454,8 +454,7 @@ class HemsPvCoordinator(DataUpdateCoordinator[QuantileForecast]):
         try:
             return await self.hass.async_add_executor_job(partial(run, sources=sources))
         except (ForecastInputError, ArithmeticError, ValueError, TypeError) as err:
-            # forecast_pv promises not to raise for bad sources, but an absurd timestamp (e.g. an
-            # integer beyond int64 as period_start) still overflows in hems_core 0.1: drop the
-            # sources rather than the forecast.
+            # forecast_pv promises not to raise for bad sources; should a source still break it,
+            # drop the sources rather than the forecast (defence in depth for the planner).
             _LOGGER.warning("%s: PV sources ignored: %s", self.config_entry.title, err)
             return await self.hass.async_add_executor_job(partial(run, sources=()))

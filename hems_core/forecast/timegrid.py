@@ -33,19 +33,32 @@ TimestampLike = datetime | str | int | float | np.datetime64
 """Accepted forms of one instant: aware datetime, ISO 8601 string, epoch seconds, datetime64."""
 
 
+# Epoch seconds we accept: 1970 up to 2200. Anything else is a unit mix-up or garbage, and numpy's
+# int64 arithmetic downstream would overflow on it.
+_EPOCH_MAX_S = 7_258_118_400
+
+
+def _in_range(epoch_s: int, original: object) -> int:
+    if not 0 <= epoch_s < _EPOCH_MAX_S:
+        raise ForecastInputError(f"timestamp out of range (1970-2200): {original!r}")
+    return epoch_s
+
+
 def to_epoch_s(value: TimestampLike) -> int:
     """Convert one instant to epoch seconds (UTC).
 
     Naive datetimes and offset-less ISO strings are rejected: guessing a zone is how DST bugs start.
     """
     if isinstance(value, np.datetime64):
-        return int(value.astype("datetime64[s]").astype(np.int64))
+        if np.isnat(value):
+            raise ForecastInputError("timestamp is NaT")
+        return _in_range(int(value.astype("datetime64[s]").astype(np.int64)), value)
     if isinstance(value, bool):
         raise ForecastInputError(f"not a timestamp: {value!r}")
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise ForecastInputError(f"not a finite timestamp: {value!r}")
-        return int(value)
+        return _in_range(int(value), value)
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):

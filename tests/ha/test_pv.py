@@ -234,7 +234,7 @@ async def test_forecast_solar_odd_payloads(
 async def test_absurd_solcast_timestamp_does_not_break_the_forecast(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An integer beyond int64 as ``period_start`` overflows inside hems_core; the glue copes."""
+    """An integer beyond int64 as ``period_start`` is rejected by hems_core; no source is used."""
     hass.states.async_set(
         TODAY, "1", {"detailedForecast": [{"period_start": 2**63, "pv_estimate": 0.0}]}
     )
@@ -243,7 +243,30 @@ async def test_absurd_solcast_timestamp_does_not_break_the_forecast(
     state = hass.states.get(PV)
     assert state is not None
     assert state.attributes["sources"] == ["none"]
-    assert "PV sources ignored" in caplog.text
+
+
+async def test_pv_forecast_error_drops_the_sources_not_the_forecast(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defence in depth: should the library still raise on a source, the glue drops the sources."""
+    from hems_core.forecast import forecast_pv
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("sources"):
+            raise OverflowError("Python int too large to convert to C long")
+        return forecast_pv(*args, **kwargs)
+
+    hass.states.async_set(
+        TODAY,
+        "1",
+        {"detailedForecast": [{"period_start": dt_util.utcnow().isoformat(), "pv_estimate": 1.0}]},
+    )
+    entry = _entry(**{CONF_PV_SOLCAST_ENTITIES: [TODAY]})
+    with patch("custom_components.hems.coordinator.forecast_pv", side_effect=flaky):
+        await _setup(hass, entry)
+    state = hass.states.get(PV)
+    assert state is not None
+    assert state.attributes["sources"] == ["none"]
     assert "PV sources ignored" in caplog.text
 
 

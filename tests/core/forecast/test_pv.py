@@ -327,6 +327,17 @@ def test_fuzzed_payloads_never_crash(payload: Any, kind: str) -> None:
     assert np.all(fc.p10 <= fc.p50)
 
 
+@pytest.mark.parametrize("start", [2**63, -(2**63), 10**20, float(2**70), -1])
+def test_absurd_numeric_period_start_falls_back(start: float) -> None:
+    # Found by fuzzing: an epoch of 2**63 overflowed numpy's int64 inside the Solcast parser.
+    payload = {"detailedForecast": [{"period_start": start, "pv_estimate": 1.0}]}
+    fc = forecast_pv(
+        start=DAY, steps=16, now=DAY, clearsky=UTRECHT, sources=[PvSource("solcast", payload)]
+    )
+    assert fc.steps == 16
+    assert "solcast" not in fc.source
+
+
 # ------------------------------------------------------------------------ clear sky
 
 
