@@ -32,34 +32,49 @@ class Planner:
     The structure (``P``, ``A``) and the solver are kept while the site configuration and the
     number of steps stay the same; each :meth:`solve` only pushes new ``q, l, u`` and warm-starts
     from the previous solution shifted by the number of clock quarters elapsed.
+
+    With the default backend (``backend=None``), a solve that has no warm start (the first one,
+    or after a configuration change or a failure) goes to HiGHS even where OSQP is the re-solve
+    backend: cold, OSQP needs thousands of ADMM iterations on this model (~0.3 s for case (a),
+    192 steps) and returns a 1e-3-accurate point, while HiGHS is exact and needs neither scipy
+    nor osqp, whose imports alone take ~0.7 s on a small machine. The exact plan then
+    warm-starts OSQP. An explicitly requested backend, or one given ``options``, is used for
+    every solve.
     """
 
     def __init__(self, site: Site, *, backend: str | None = None, **options: Any) -> None:
         self.site = site
         storages = len(site.evs) + (site.battery is not None)
         self.backend_name = backend or default_backend(storages)
+        # Options configure the chosen backend, so a caller passing any gets it for every solve.
+        self.cold_highs = backend is None and not options and self.backend_name != "highs"
         self.options = options
         self._structure: Structure | None = None
         self._backend: Backend | None = None
         self._fallback: Backend | None = None
         self._prev: tuple[int, FloatArray, FloatArray | None] | None = None
 
-    def _ensure(self, site: Site, steps: int) -> tuple[Structure, Backend, float]:
+    def _ensure(self, site: Site, steps: int) -> tuple[Structure, float]:
         key = structure_key(site, steps)
         t0 = time.perf_counter()
         if self._structure is None or self._structure.key != key:
             self._structure = Structure(site, steps)
-            self._backend = make_backend(self.backend_name, self._structure, **self.options)
+            self._backend = None
             self._fallback = None
             self._prev = None
-        assert self._backend is not None
-        return self._structure, self._backend, time.perf_counter() - t0
+        return self._structure, time.perf_counter() - t0
+
+    def _main(self, s: Structure) -> Backend:
+        """The chosen backend (created on first use: OSQP's setup imports scipy)."""
+        if self._backend is None:
+            self._backend = make_backend(self.backend_name, s, **self.options)
+        return self._backend
 
     def solve(self, inputs: Inputs, state: State, site: Site | None = None) -> Plan:
         """Plan from ``inputs`` and ``state``; ``site`` replaces the planner's site if given."""
         if site is not None:
             self.site = site
-        s, backend, build_s = self._ensure(self.site, inputs.steps)
+        s, build_s = self._ensure(self.site, inputs.steps)
         t0 = time.perf_counter()
         nums = s.numbers(self.site, inputs, state)
         build_s += time.perf_counter() - t0
@@ -75,13 +90,12 @@ class Planner:
                         [s.shift(y_prev[: s.nrow], by, rows=True), s.shift(y_prev[s.nrow :], by)]
                     )
                 warm = (s.shift(x_prev, by), y)
+        backend = self._highs(s) if warm is None and self.cold_highs else self._main(s)
         res = backend.solve(nums, warm)
         fallback_from = None
         if not res.ok and backend.name != "highs":
             fallback_from = f"{backend.name}: {res.status}"
-            if self._fallback is None:
-                self._fallback = make_backend("highs", s)
-            res = self._fallback.solve(nums, None)
+            res = self._highs(s).solve(nums, None)
         if not res.ok:
             self._prev = None
             raise SolverError(f"no optimal plan: {res.status} ({res.backend})")
@@ -102,6 +116,12 @@ class Planner:
             constraints=s.nrow,
         )
         return build_plan(s, inputs, nums, x, stats)
+
+    def _highs(self, s: Structure) -> Backend:
+        """The HiGHS backend for cold solves and fallbacks (created on first use)."""
+        if self._fallback is None:
+            self._fallback = make_backend("highs", s)
+        return self._fallback
 
     def _directions(
         self, s: Structure, nums: Numbers, inputs: Inputs, res: SolveResult
