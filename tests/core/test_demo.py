@@ -14,6 +14,7 @@ from hems_core.demo import (
     DEFAULT_SCENARIO,
     evaluate,
     plan_cheapest_quarters,
+    plan_mpc,
     plan_plug_and_charge,
     run_demo,
 )
@@ -45,17 +46,40 @@ def test_strategies_reach_target_within_limits(planner: object) -> None:
     assert np.all(power[departure_step:] == 0)
 
 
-def test_cheapest_quarters_is_never_dearer_than_plug_and_charge() -> None:
+def test_planning_beats_plug_and_charge_and_v2h_beats_charging_only() -> None:
     summary = run_demo(DEFAULT_SCENARIO)
-    costs = {s["strategy"]: s["cost_eur"] for s in summary["strategies"]}
+    by_name = {s["strategy"]: s for s in summary["strategies"]}
+    costs = {name: s["cost_eur"] for name, s in by_name.items()}
     assert costs["cheapest_quarters"] < costs["plug_and_charge"]
+    assert costs["mpc_charge_only"] < costs["plug_and_charge"]
+    assert costs["mpc_v2h"] < costs["mpc_charge_only"]
+    assert by_name["mpc_v2h"]["ev_discharged_kwh"] > 0
+    assert by_name["mpc_charge_only"]["ev_discharged_kwh"] == 0
+    for name in ("mpc_charge_only", "mpc_v2h"):
+        assert by_name[name]["ev_soc_at_departure"] >= 0.8 - 1e-3
+        assert by_name[name]["wear_eur"] > 0
+
+
+def test_mpc_respects_the_car_limits() -> None:
+    sc = load_scenario(DEFAULT_SCENARIO)
+    power, plan = plan_mpc(sc, v2h=True)
+    assert np.all(power <= sc.ev.max_charge_kw + 1e-6)
+    assert np.all(power >= -sc.ev.max_discharge_kw - 1e-6)
+    soc = np.asarray(plan.asset(sc.ev.name).soc)
+    assert np.all(soc >= sc.ev.min_soc - 1e-4)
 
 
 def test_cli_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["steps"] == 96
-    assert {s["strategy"] for s in data["strategies"]} >= {"plug_and_charge", "cheapest_quarters"}
+    assert {s["strategy"] for s in data["strategies"]} == {
+        "plug_and_charge",
+        "cheapest_quarters",
+        "mpc_charge_only",
+        "mpc_v2h",
+    }
+    assert data["solver"]["backend"] in {"osqp", "highs"}
 
 
 def test_cli_demo_table(capsys: pytest.CaptureFixture[str]) -> None:
