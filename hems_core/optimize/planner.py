@@ -138,7 +138,7 @@ class Planner:
         return None
 
     def _highs(self, s: Structure) -> Backend:
-        """The HiGHS backend for cold solves and fallbacks (created on first use)."""
+        """The HiGHS backend for fallbacks (created on first use)."""
         if self._fallback is None:
             self._fallback = make_backend("highs", s)
         return self._fallback
