@@ -14,8 +14,8 @@ Public API (everything else is internal)::
   kW), ``start`` (may be mid-quarter: step 0 is the rest of that quarter), at most 192 steps.
 - ``state``: :class:`State` — SoC per EV and battery, tariff state (month peak so far, energy
   already metered in the running quarter / hour, Swedish daily peaks).
-- ``backend``: ``"osqp"`` (fast path, needs the ``[qp]`` extra) or ``"highs"`` (always
-  installed); ``None`` picks the first of :func:`available_backends`.
+- ``backend``: ``"highs"`` (the default, always installed, exact at its breakpoints) or
+  ``"osqp"`` (needs the ``[qp]`` extra; less accurate on this model, see the docs).
 
 Errors: :class:`InputError` / :class:`hems_core.model.ModelError` for bad data (``ValueError``),
 :class:`SolverError` when no optimal plan exists. See ``docs/optimizer.md`` for the model.

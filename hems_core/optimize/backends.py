@@ -1,11 +1,11 @@
 """Solver backends behind one interface.
 
-- :class:`OsqpBackend` (``[qp]`` extra, glibc only): OSQP direct API, set up once per structure,
-  then only ``q, l, u`` are updated and the previous solution, shifted by the elapsed steps, is
-  the warm start. The fast path.
 - :class:`HighsBackend` (highspy, a hard dependency with musllinux wheels): the same QP through
-  HiGHS; always available, exact (active set), used on Home Assistant OS and as the fallback
-  when OSQP does not converge.
+  HiGHS; always available, exact at the breakpoints of its piecewise-linear quadratic terms,
+  the default (see :func:`default_backend`) and the fallback when OSQP does not converge.
+- :class:`OsqpBackend` (``[qp]`` extra, glibc only, on request): OSQP direct API, set up once
+  per structure, then only ``q, l, u`` are updated and the previous solution, shifted by the
+  elapsed steps, is the warm start.
 - :func:`solve_modes_milp`: the linear part of the model with one binary per asset and step
   (charge *or* discharge; import *or* export) solved by HiGHS' MILP. Used only when a relaxed
   solution moves energy both ways at once (deeply negative prices); its directions are then
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import scipy.sparse as sp
 
 from .inputs import STEP_H, FloatArray
-from .problem import Numbers, Structure
+from .problem import Csc, Numbers, Structure
 
 OSQP_INF = 1e30
 #: A warm start: primal guess and optional dual guess (or None).
@@ -64,19 +63,20 @@ def osqp_available() -> bool:
 
 def available_backends() -> list[str]:
     """Installed backends, preferred first."""
-    return (["osqp"] if osqp_available() else []) + ["highs"]
-
-
-#: Above this many storage assets HiGHS (hot-started simplex) beats OSQP on re-solves: many
-#: near-identical EVs make the model degenerate, which slows ADMM (bench case b, 10 EVs,
-#: 192 steps: OSQP ~250 ms, HiGHS ~110 ms; case a, 2 storages: OSQP ~15 ms, HiGHS ~35 ms).
-OSQP_MAX_STORAGES = 3
+    return ["highs"] + (["osqp"] if osqp_available() else [])
 
 
 def default_backend(storages: int) -> str:
-    """The backend used when none is requested, for a site with ``storages`` batteries/EVs."""
-    if osqp_available() and storages <= OSQP_MAX_STORAGES:
-        return "osqp"
+    """The backend used when none is requested (``storages``: batteries/EVs on the site).
+
+    HiGHS for every site. Measured (``docs/optimizer.md``): on case (a), 192 steps, over three
+    start times and 36 re-solves, HiGHS re-solves in a median 13 ms with a worst objective gap
+    of 3e-4, while OSQP at eps 1e-3 took a median 18 ms with gaps up to 2e-2 (4e-2 with other
+    settings, 9e-3 even at eps 1e-4 and 65 ms) and some "solved" results left epigraph
+    variables slack; with many EVs OSQP is also the slower one. HiGHS also needs no scipy,
+    so a cold process plans sooner. OSQP stays available as ``backend="osqp"``.
+    """
+    del storages  # kept in the signature: the choice may depend on the site again
     return "highs"
 
 
@@ -123,9 +123,13 @@ class OsqpBackend:
             "check_termination": 10,
             **extra,
         }
+        # The osqp Python API needs scipy.sparse matrices (its own import pulls scipy in too).
+        import scipy.sparse as sp
+
         n = structure.nvar
-        self.A = sp.csc_matrix(sp.vstack([structure.A, sp.eye(n, format="csc")], format="csc"))
-        self.P = sp.csc_matrix(sp.triu(structure.P, format="csc"))
+        A = structure.A.to_scipy()
+        self.A = sp.csc_matrix(sp.vstack([A, sp.eye(n, format="csc")], format="csc"))
+        self.P = sp.csc_matrix(sp.triu(structure.P.to_scipy(), format="csc"))
         self._solver: Any = None
 
     def solve(self, nums: Numbers, warm: Warm) -> SolveResult:
@@ -155,7 +159,7 @@ class OsqpBackend:
 
 
 def _highs_model(
-    A: sp.csc_matrix, P: sp.csc_matrix | None, q: FloatArray, lo: FloatArray, hi: FloatArray,
+    A: Csc, P: Csc | None, q: FloatArray, lo: FloatArray, hi: FloatArray,
     lb: FloatArray, ub: FloatArray,
 ) -> Any:  # fmt: skip
     highspy: Any = importlib.import_module("highspy")
@@ -178,7 +182,7 @@ def _highs_model(
     lp.a_matrix_.num_row_ = A.shape[0]
     h.passModel(lp)
     if P is not None and P.nnz > 0:
-        lower = sp.csc_matrix(sp.tril(P, format="csc"))
+        lower = P  # diagonal, so it is its own lower triangle
         hess = highspy.HighsHessian()
         hess.dim_ = P.shape[0]
         hess.format_ = highspy.HessianFormat.kTriangular
@@ -214,7 +218,9 @@ class HighsBackend:
         highs_options: dict[str, Any] | None = None,
     ) -> None:
         self.structure = s = structure
-        self.highs_options = dict(highs_options or {})
+        # Presolve off: on this model it costs more than it saves (case (a), 192 steps, cold:
+        # 94 ms with, 67 ms without), and hot-started re-solves skip it anyway.
+        self.highs_options = {"presolve": "off", **(highs_options or {})}
         self.time_limit = time_limit
         self.exact_qp = exact_qp
         n = s.nvar
@@ -230,8 +236,7 @@ class HighsBackend:
         self.last = self.quad_col & (seg == segments - 1)
         # Slope of (P_ii / 2) x² on segment [s h, (s + 1) h].
         self.slope = np.where(self.quad_col, 0.5 * s.pdiag[owner] * (2 * seg + 1) * self.h, 0.0)
-        expand = sp.csc_matrix((np.ones(nlp), (owner, np.arange(nlp))), shape=(n, nlp))
-        self.A = sp.csc_matrix(s.A @ expand)
+        self.A = s.A.columns(owner)
         self.nlp = nlp
         self._h: Any = None
         self._last: tuple[FloatArray, ...] = ()
@@ -321,14 +326,13 @@ def solve_modes_milp(structure: Structure, nums: Numbers) -> tuple[FloatArray, f
         cols += [pos.start + k, z, neg.start + k, z]
         vals += [np.ones(n), np.full(n, -m_pos), np.ones(n), np.full(n, m_neg)]
         hi_extra += [np.zeros(n), np.full(n, m_neg)]
-    ext = sp.csc_matrix(
-        sp.coo_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(s.nrow + 2 * nb, nv),
-        )
+    base_cols = np.repeat(np.arange(s.nvar, dtype=np.int64), np.diff(s.A.indptr))
+    A = Csc.from_coo(
+        np.concatenate([s.A.indices.astype(np.int64), *rows]),
+        np.concatenate([base_cols, *cols]),
+        np.concatenate([s.A.data, *vals]),
+        (s.nrow + 2 * nb, nv),
     )
-    base = sp.hstack([s.A, sp.csc_matrix((s.nrow, nb))])
-    A = sp.csc_matrix(sp.vstack([base, ext[s.nrow :]], format="csc"))
     q = np.concatenate([nums.q, np.zeros(nb)])
     lo = np.concatenate([nums.l, np.full(2 * nb, -np.inf)])
     hi = np.concatenate([nums.u, *hi_extra])

@@ -27,14 +27,16 @@ shifted in time for a warm start (:meth:`Structure.shift`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from ..model import Ev, HomeBattery, Site
 from .inputs import STEP_H, FloatArray, InputError, Inputs, State, local_calendar, step_edges
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 IntArray = NDArray[np.int64]
 
@@ -91,13 +93,87 @@ class _Coo:
         k = np.arange(1, n, dtype=np.int64)
         self.add(rows.start + k, cols.start + k - 1, val)
 
-    def matrix(self, nrows: int, ncols: int) -> sp.csc_matrix:
+    def matrix(self, nrows: int, ncols: int) -> Csc:
         if not self.rows:
-            return sp.csc_matrix((nrows, ncols))
+            none = np.zeros(0, dtype=np.int64)
+            return Csc.from_coo(none, none, np.zeros(0), (nrows, ncols))
         r = np.concatenate(self.rows)
         c = np.concatenate(self.cols)
         v = np.concatenate(self.vals)
-        return sp.csc_matrix(sp.coo_matrix((v, (r, c)), shape=(nrows, ncols)))
+        return Csc.from_coo(r, c, v, (nrows, ncols))
+
+
+@dataclass(frozen=True, eq=False)
+class Csc:
+    """A compressed-sparse-column matrix as plain numpy arrays.
+
+    Why not ``scipy.sparse``: importing it costs ~0.5 s on a small machine (it pulls in most of
+    numpy's optional submodules), more than a whole cold solve. HiGHS takes these raw arrays;
+    only the OSQP backend converts with :meth:`to_scipy` (its Python API requires scipy).
+    Indices are sorted within each column and duplicates summed.
+    """
+
+    data: FloatArray
+    indices: NDArray[np.int32]
+    indptr: NDArray[np.int32]
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    @classmethod
+    def from_coo(
+        cls, rows: IntArray, cols: IntArray, vals: FloatArray, shape: tuple[int, int]
+    ) -> Csc:
+        """Build from triplets (duplicates are summed, like ``scipy.sparse.coo_matrix``)."""
+        nrows, ncols = shape
+        key = cols.astype(np.int64) * max(nrows, 1) + rows
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.ones(key.shape[0], dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        group = np.cumsum(first) - 1
+        data: FloatArray = np.zeros(int(first.sum()))
+        np.add.at(data, group, vals[order])
+        ukey = key[first]
+        ucol = ukey // max(nrows, 1)
+        indptr = np.zeros(ncols + 1, dtype=np.int32)
+        np.cumsum(np.bincount(ucol, minlength=ncols), out=indptr[1:])
+        indices = (ukey % max(nrows, 1)).astype(np.int32)
+        return cls(data, indices, indptr, (nrows, ncols))
+
+    @classmethod
+    def diag(cls, d: FloatArray) -> Csc:
+        """Diagonal matrix with the non-zero entries of ``d`` stored."""
+        n = d.shape[0]
+        idx = np.flatnonzero(d).astype(np.int64)
+        return cls.from_coo(idx, idx, d[idx], (n, n))
+
+    def columns(self, owner: IntArray) -> Csc:
+        """The matrix whose column ``j`` is this matrix's column ``owner[j]``."""
+        start, stop = self.indptr[owner], self.indptr[owner + 1]
+        lengths = (stop - start).astype(np.int64)
+        indptr = np.zeros(owner.shape[0] + 1, dtype=np.int32)
+        np.cumsum(lengths, out=indptr[1:])
+        # Source position of every output entry: its column's start plus its rank within it.
+        rank = np.arange(int(indptr[-1]), dtype=np.int64) - np.repeat(indptr[:-1], lengths)
+        src = np.repeat(start.astype(np.int64), lengths) + rank
+        return Csc(self.data[src], self.indices[src], indptr, (self.shape[0], owner.shape[0]))
+
+    def dot(self, x: FloatArray) -> FloatArray:
+        """``A @ x`` (numpy only)."""
+        cols = np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))
+        out: FloatArray = np.bincount(
+            self.indices, weights=self.data * x[cols], minlength=self.shape[0]
+        ).astype(np.float64)
+        return out
+
+    def to_scipy(self) -> sp.csc_matrix:
+        """The same matrix as ``scipy.sparse.csc_matrix`` (imports scipy)."""
+        import scipy.sparse as sp
+
+        return sp.csc_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 @dataclass
@@ -272,7 +348,17 @@ class Structure:
         for s, val, rng in pdiag:
             pd[s] += val
             self.quad_range[s] = rng
-        self.P = sp.csc_matrix(sp.diags(pd, format="csc"))
+        # Epigraph variables (calendar excess, DoD slice outflow, shortfall, month peak): each
+        # is priced, bounded below by ">=" rows in which it is the only such variable.
+        epi: list[int] = []
+        for st in self.stores:
+            for sl in [*st.cal, *st.seg_out, *([st.short] if st.short is not None else [])]:
+                epi.extend(range(sl.start, sl.stop))
+        if self.peak is not None:
+            epi.extend(range(self.peak.start, self.peak.stop))
+        self._epi = self._epigraph_entries(np.asarray(epi, dtype=np.int64))
+        #: ``P`` is diagonal (separable quadratic terms); stored entries are the non-zero ones.
+        self.P = Csc.diag(pd)
         self.pdiag = pd
 
     # ------------------------------------------------------------------ per-solve numbers
@@ -356,8 +442,12 @@ class Structure:
                 target = np.maximum(target, np.where(e_idle < floor, floor, -INF))
                 targets[st.name] = target
             tgt_max = np.maximum.accumulate(target[::-1])[::-1]
+            # A target above ``top`` is carried past its departure, less the trips since
+            # (the car cannot shed energy while away): otherwise it would be unreachable.
+            used = np.cumsum(trip_e)
+            carry = np.maximum.accumulate(target + used) - used
             lb[st.e] = np.minimum(floor, e_idle)
-            ub[st.e] = np.minimum(cap, np.maximum.reduce([np.full(n, top), e_idle, tgt_max]))
+            ub[st.e] = np.minimum(cap, np.maximum.reduce([np.full(n, top), e_idle, tgt_max, carry]))
             w = asset.wear
             q[st.ch] += w.throughput_eur_per_kwh
             q[st.dis] += w.throughput_eur_per_kwh
@@ -436,6 +526,40 @@ class Structure:
             peak_base=peak_base,
             top_const=top_const,
         )
+
+    def _epigraph_entries(self, cols: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+        """(variable, row, coefficient) of every entry of the epigraph columns."""
+        A = self.A
+        lengths = (A.indptr[cols + 1] - A.indptr[cols]).astype(np.int64)
+        var = np.repeat(cols, lengths)
+        pos = np.concatenate(
+            [np.arange(A.indptr[c], A.indptr[c + 1], dtype=np.int64) for c in cols]
+            or [np.zeros(0, dtype=np.int64)]
+        )
+        return var, A.indices[pos].astype(np.int64), A.data[pos]
+
+    def tighten(self, x: FloatArray, nums: Numbers) -> FloatArray:
+        """Lower every epigraph variable that exceeds the least value its rows allow to it.
+
+        Each such variable is priced (or penalised) and only bounded below, so for the other
+        variables fixed this is exactly optimal and keeps every row satisfied. It matters for
+        first-order solvers: a cost coefficient below their dual tolerance (calendar ageing
+        is ~1e-3 EUR/kWh per step) leaves the variable visibly slack, and the plan would
+        report (and the solver would have optimised against) wear that does not happen.
+        """
+        var, row, coef = self._epi
+        if var.shape[0] == 0:
+            return x
+        out = x.copy()
+        out[var] = 0.0
+        rest = self.A.dot(out)[row]  # the row without its epigraph term
+        need = np.where(np.isfinite(nums.l[row]), (nums.l[row] - rest) / coef, -INF)
+        least = nums.lb.copy()
+        np.maximum.at(least, var, need)
+        # Only ever lowered: raising one that undercuts its row (by the solver's primal
+        # tolerance) would make the plan's rows exact but is not what was optimised.
+        out[var] = np.minimum(x[var], np.maximum(least[var], nums.lb[var]))
+        return out
 
     # ------------------------------------------------------------------ warm start
     def shift(self, x: FloatArray, by: int, *, rows: bool = False) -> FloatArray:

@@ -11,6 +11,7 @@ import pytest
 
 from hems_core.model import Grid, HomeBattery, MonthlyPeakTariff, Site, TopPeaksTariff
 from hems_core.optimize import InputError, Inputs, Planner, State, available_backends, solve
+from hems_core.optimize.backends import HighsBackend
 from hems_core.optimize.inputs import local_calendar, step_edges
 from hems_core.optimize.problem import Structure
 from hems_core.optimize.scenarios import (
@@ -130,3 +131,63 @@ def test_bench_cli_prints_the_documented_json(capsys: pytest.CaptureFixture[str]
     assert gap is not None
     assert gap < 5e-3
     json.dumps(row)
+
+
+@pytest.mark.skipif("osqp" not in available_backends(), reason="needs the [qp] extra")
+def test_osqp_never_returns_phantom_calendar_wear() -> None:
+    """Regression: OSQP said "solved" with 1.8 EUR of calendar wear that does not happen.
+
+    Calendar ageing costs ~1e-3 EUR/kWh per step, below OSQP's dual tolerance, so its
+    epigraph variables were left slack. The demo's net-metered V2H home showed it.
+    """
+    from hems_core.demo import DEFAULT_SCENARIO, plan_mpc
+    from hems_core.scenario import load_scenario
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    _, exact = plan_mpc(sc, v2h=True, backend="highs")
+    _, fast = plan_mpc(sc, v2h=True, backend="osqp")
+    assert fast.costs.wear_calendar <= exact.costs.wear_calendar + 1e-2
+    assert fast.costs.total <= exact.costs.total + 5e-3 * max(1.0, abs(exact.costs.total))
+    # The plan's cost is the cost of its own solution vector.
+    assert fast.costs.total == pytest.approx(fast.stats.objective, abs=1e-6)
+
+
+def test_tighten_lowers_only_slack_epigraph_variables() -> None:
+    site = case_a_site(DEFAULT_START)
+    inputs = receding_inputs(DEFAULT_START, 16, 0)
+    state = case_state(site)
+    s = Structure(site, 16)
+    nums = s.numbers(site, inputs, state)
+    exact = HighsBackend(s).solve(nums, None).x  # an exact vertex: nothing to lower
+    tight = s.tighten(exact, nums)
+    assert np.allclose(tight, exact, atol=1e-7)
+    ev = s.stores[0]
+    slack = exact.copy()
+    slack[ev.cal[0]] += 3.0  # phantom calendar excess
+    slack[ev.seg_out[0]] += 1.0  # phantom DoD outflow
+    fixed = s.tighten(slack, nums)
+    assert np.allclose(fixed, exact, atol=1e-7)
+    assert s.objective(fixed, nums) < s.objective(slack, nums)
+    under = exact.copy()
+    under[ev.cal[0]] = -1.0  # below its bound: never raised by tighten
+    assert np.all(s.tighten(under, nums)[ev.cal[0]] <= -1.0 + 1e-12)
+
+
+def test_target_above_max_soc_survives_its_departure() -> None:
+    """Regression (found by hypothesis): a target above ``max_soc`` was unreachable because
+    the energy after departure stayed capped at ``max_soc`` although the car cannot shed
+    energy while away."""
+    from hems_core.model import Ev, Trip
+
+    start = datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
+    dep = start + timedelta(minutes=90)
+    ev = Ev(name="car", capacity_kwh=20.0, max_charge_kw=11.0, max_soc=0.875, min_soc=0.0,
+            trips=(Trip(dep, dep + timedelta(hours=3), 0.0, target_soc=0.9375),))  # fmt: skip
+    site = Site(grid=Grid(import_limit_kw=8.0, export_limit_kw=0.0), evs=(ev,))
+    n = 8
+    inputs = Inputs(start, np.full(n, 0.3), np.zeros(n), np.full(n, 1.0), np.zeros(n))
+    plan = Planner(site, backend="highs").solve(inputs, State(ev_soc={"car": 0.5}))
+    car = plan.asset("car")
+    assert car.energy_kwh[5] >= 0.9375 * 20.0 - 1e-6
+    assert max(car.shortfall_kwh) < 1e-6
+    assert car.energy_kwh[-1] == pytest.approx(car.energy_kwh[5], abs=1e-6)  # away: no change
