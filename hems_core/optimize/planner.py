@@ -103,7 +103,17 @@ class Planner:
         if not res.ok:
             self._prev = None
             raise SolverError(f"no optimal plan: {res.status} ({res.backend})")
-        self._prev = (quarter, res.x, res.y)
+        self._prev = (quarter, res.x, res.y)  # the raw point: it matches the duals
+        relaxed = s.objective(res.x, nums)
+        if res.backend != "highs":
+            # First-order solutions are only feasible to a relative tolerance; replay them
+            # exactly (see Structure.repair) so that plan and reported cost are consistent.
+            t_rep = time.perf_counter()
+            fixed_x = s.repair(res.x, nums)
+            rep_s = time.perf_counter() - t_rep
+            res = replace(res, solve_time_s=res.solve_time_s + rep_s)
+            if fixed_x is not None:
+                res = replace(res, x=fixed_x)
         x, milp_used, extra_s = self._directions(s, nums, inputs, res)
         x = s.tighten(x, nums)
         stats = SolverStats(
@@ -113,7 +123,7 @@ class Planner:
             solve_time_s=res.solve_time_s + spent + extra_s,
             build_time_s=build_s,
             objective=s.objective(x, nums),
-            relaxed_objective=s.objective(res.x, nums),
+            relaxed_objective=relaxed,
             warm_started=warm is not None,
             milp_used=milp_used,
             fallback_from=fallback_from,

@@ -191,3 +191,69 @@ def test_target_above_max_soc_survives_its_departure() -> None:
     assert car.energy_kwh[5] >= 0.9375 * 20.0 - 1e-6
     assert max(car.shortfall_kwh) < 1e-6
     assert car.energy_kwh[-1] == pytest.approx(car.energy_kwh[5], abs=1e-6)  # away: no change
+
+
+def _violation(s: Structure, nums: object, x: np.ndarray) -> float:
+    from hems_core.optimize.problem import Numbers
+
+    assert isinstance(nums, Numbers)
+    act = s.A.dot(x)
+    return float(
+        max(
+            np.max(nums.l - act),
+            np.max(act - nums.u),
+            np.max(nums.lb - x),
+            np.max(x - nums.ub),
+        )
+    )
+
+
+def test_repair_makes_a_perturbed_solution_exactly_feasible() -> None:
+    """Energies, balance and epigraphs drift apart in first-order solutions; repair re-ties
+    them. An exact point is left (almost) as it is; a perturbed one becomes feasible."""
+    site = case_a_site(DEFAULT_START)
+    inputs = receding_inputs(DEFAULT_START, 96, 3)
+    state = case_state(site)
+    s = Structure(site, 96)
+    nums = s.numbers(site, inputs, state)
+    res = HighsBackend(s).solve(nums, None)
+    assert res.ok
+    exact = s.repair(res.x, nums)
+    assert exact is not None
+    assert _violation(s, nums, exact) <= 1e-7
+    assert s.objective(exact, nums) == pytest.approx(
+        s.objective(s.tighten(res.x, nums), nums), abs=1e-5
+    )
+    rng = np.random.default_rng(7)
+    noisy = res.x + rng.normal(0.0, 0.02, res.x.shape)
+    assert _violation(s, nums, noisy) > 1e-2
+    fixed = s.repair(noisy, nums)
+    assert fixed is not None
+    assert _violation(s, nums, fixed) <= 1e-7
+    # Repair never beats the optimum (it returns a feasible point).
+    assert s.objective(fixed, nums) >= s.objective(exact, nums) - 1e-6
+
+
+@pytest.mark.skipif("osqp" not in available_backends(), reason="needs the [qp] extra")
+def test_osqp_plans_are_exactly_feasible() -> None:
+    site = case_a_site(DEFAULT_START)
+    state = case_state(site)
+    planner = Planner(site, backend="osqp")
+    seen = []
+    for k in range(3):
+        inputs = receding_inputs(DEFAULT_START, 96, k)
+        plan = planner.solve(inputs, state)
+        s = planner._structure
+        assert s is not None
+        nums = s.numbers(site, inputs, state)
+        seen.append(plan.stats.backend)
+        ev = plan.asset("ev")
+        e = np.asarray(ev.soc) * site.evs[0].capacity_kwh
+        p = np.asarray(ev.power_kw) * nums.dt
+        # SoC follows from the planned powers (charge positive), up to the plan's rounding.
+        e_prev = np.concatenate([[state.ev_soc["ev"] * site.evs[0].capacity_kwh], e[:-1]])
+        ev0 = site.evs[0]
+        step = np.where(p > 0, p * ev0.charge_efficiency, p / ev0.discharge_efficiency)
+        avail = nums.available["ev"] > 0
+        assert np.allclose((e - e_prev)[avail], step[avail], atol=3e-4)  # soc is rounded
+    assert "osqp" in seen
