@@ -190,6 +190,19 @@ class FreezeDetector:
         self._last = None
 
 
+#: Register-map roles one ``read_state`` reads, batched into as few requests as the map allows.
+STATE_ROLES: tuple[str, ...] = (
+    "power",
+    "status",
+    "plugged",
+    "soc",
+    "energy_in",
+    "energy_out",
+    "max_charge",
+    "max_discharge",
+)
+
+
 class ModbusWallbox:
     """A bidirectional wallbox described entirely by a :class:`DeviceMap`."""
 
@@ -231,17 +244,7 @@ class ModbusWallbox:
 
     async def read_state(self) -> WallboxState:
         """Read every mapped value in as few requests as possible."""
-        roles = (
-            "power",
-            "status",
-            "plugged",
-            "soc",
-            "energy_in",
-            "energy_out",
-            "max_charge",
-            "max_discharge",
-        )
-        names = {r: self.map.roles[r] for r in roles if r in self.map.roles}
+        names = {r: self.map.roles[r] for r in STATE_ROLES if r in self.map.roles}
         values = await self.device.read(set(names.values()))
         power = values[names["power"]]
         self._freeze.check(tuple(sorted(values.items())), active=abs(power) > 1.0)

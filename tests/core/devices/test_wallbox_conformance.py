@@ -37,6 +37,7 @@ from hems_core.devices.regmap import load_device_map
 from hems_core.devices.wallboxes import (
     QUASAR_MAP,
     SIGENERGY_EVDC_MAP,
+    STATE_ROLES,
     ModbusWallbox,
     SigenergyEvdcWallbox,
     ambicharge,
@@ -214,17 +215,7 @@ async def test_reads_are_batched(rig: Rig) -> None:
     await rig.box.read_state()
     before = rig.server.requests
     await rig.box.read_state()
-    roles = (
-        "power",
-        "status",
-        "plugged",
-        "soc",
-        "energy_in",
-        "energy_out",
-        "max_charge",
-        "max_discharge",
-    )
-    specs = [rig.box.map.require(r) for r in roles if r in rig.box.map.roles]
+    specs = [rig.box.map.require(r) for r in STATE_ROLES if r in rig.box.map.roles]
     assert rig.server.requests - before == len(plan_reads(specs, max_gap=rig.box.map.max_gap))
     assert len(plan_reads(specs, max_gap=rig.box.map.max_gap)) < len(specs)
 
