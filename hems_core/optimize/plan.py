@@ -11,7 +11,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .inputs import FloatArray, Inputs
-from .problem import SHORTFALL_EUR_PER_KWH, SHORTFALL_QUAD_EUR_PER_KWH2, Numbers, Structure
+from .problem import (
+    OVER_LIMIT_EUR_PER_KWH,
+    SHORTFALL_EUR_PER_KWH,
+    SHORTFALL_QUAD_EUR_PER_KWH2,
+    Numbers,
+    Structure,
+)
 
 #: Below this many kW a setpoint counts as idle in the reasons.
 IDLE_KW = 0.05
@@ -47,6 +53,7 @@ class CostSplit:
     wear_quadratic: float
     wear_calendar: float
     shortfall: float
+    over_limit: float
     terminal_value: float
     total: float
 
@@ -79,6 +86,8 @@ class Plan:
 
     Step ``k`` runs from ``step_start[k]`` for ``dt_h[k]`` hours (step 0 may be a partial
     quarter). Powers are step means; SoC and energy are at the end of each step.
+    ``grid_import_kw`` is all import; ``import_over_limit_kw`` the part above the grid limit,
+    non-zero only where the load alone exceeds it (loads must be shed there).
     """
 
     start: str
@@ -86,6 +95,7 @@ class Plan:
     dt_h: tuple[float, ...]
     grid_import_kw: tuple[float, ...]
     grid_export_kw: tuple[float, ...]
+    import_over_limit_kw: tuple[float, ...]
     pv_kw: tuple[float, ...]
     pv_curtail_kw: tuple[float, ...]
     load_kw: tuple[float, ...]
@@ -116,6 +126,7 @@ class Plan:
 def _reasons(
     inputs: Inputs, grid_imp: FloatArray, grid_exp: FloatArray, curtail: FloatArray,
     powers: dict[str, FloatArray], peak_at: NDArray[np.bool_], targets: dict[str, FloatArray],
+    over: FloatArray,
 ) -> tuple[str, ...]:  # fmt: skip
     """A short human reason per step, from the solution and the price context (vectorised)."""
     n = inputs.steps
@@ -158,6 +169,8 @@ def _reasons(
         out[k].append(f"curtail PV (export {inputs.export_price[k]:.3f} EUR/kWh)")
     for k in np.flatnonzero(peak_at & (grid_imp > IDLE_KW)):
         out[k].append("import held at the month peak")
+    for k in np.flatnonzero(over > IDLE_KW):
+        out[k].append(f"load above the grid limit: shed {over[k]:.2f} kW")
     return tuple("; ".join(parts) if parts else "hold" for parts in out)
 
 
@@ -167,7 +180,8 @@ def build_plan(
     """Turn a solution vector into a :class:`Plan` with its cost split and reasons."""
     s = structure
     dt = nums.dt
-    imp, exp_, cur = x[s.imp], x[s.exp], x[s.cur]
+    over = x[s.over]
+    imp, exp_, cur = x[s.imp] + over, x[s.exp], x[s.cur]
     assets: list[AssetPlan] = []
     powers: dict[str, FloatArray] = {}
     thr = dod = quad = cal = short = term = 0.0
@@ -206,6 +220,7 @@ def build_plan(
         )
     energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
     short += float(np.dot(nums.q[s.cur], cur))  # forced curtailment of non-curtailable PV
+    over_limit = OVER_LIMIT_EUR_PER_KWH * float(np.sum(over))
     capacity = 0.0
     month_peak: tuple[float, ...] = ()
     peak_at: NDArray[np.bool_] = np.zeros(s.steps, dtype=bool)
@@ -221,7 +236,7 @@ def build_plan(
         capacity += float(np.dot(nums.q[top.t], x[top.t]))
         capacity += sum(float(np.dot(nums.q[u], x[u])) for u in [*top.u_past, *top.u_day])
         capacity += nums.top_const
-    total = energy + capacity + thr + dod + quad + cal + short + term
+    total = energy + capacity + thr + dod + quad + cal + short + over_limit + term
     costs = CostSplit(
         energy=energy,
         capacity=capacity,
@@ -230,11 +245,12 @@ def build_plan(
         wear_quadratic=quad,
         wear_calendar=cal,
         shortfall=short,
+        over_limit=over_limit,
         terminal_value=term,
         total=total,
     )
     targets = nums.targets
-    reasons = _reasons(inputs, imp / dt, exp_ / dt, cur / dt, powers, peak_at, targets)
+    reasons = _reasons(inputs, imp / dt, exp_ / dt, cur / dt, powers, peak_at, targets, over / dt)
     starts = tuple(datetime.fromtimestamp(int(t), UTC).isoformat() for t in nums.edges[:-1])
     return Plan(
         start=starts[0],
@@ -242,6 +258,7 @@ def build_plan(
         dt_h=_t(dt),
         grid_import_kw=_t(imp / dt),
         grid_export_kw=_t(exp_ / dt),
+        import_over_limit_kw=_t(over / dt),
         pv_kw=_t(inputs.pv_kw if site.pv is not None else np.zeros(s.steps)),
         pv_curtail_kw=_t(cur / dt),
         load_kw=_t(inputs.load_kw),

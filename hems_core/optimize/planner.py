@@ -194,7 +194,7 @@ class Planner:
             m = np.maximum(m, 0.0)
             x[a] -= m
             x[b] -= m
-        for sl in [s.imp, s.exp, s.cur] + [p for st in s.stores for p in (st.ch, st.dis)]:
+        for sl in [s.imp, s.over, s.exp, s.cur] + [p for st in s.stores for p in (st.ch, st.dis)]:
             np.clip(x[sl], nums.lb[sl], nums.ub[sl], out=x[sl])
         return x, False, 0.0
 

@@ -45,6 +45,11 @@ SHORTFALL_EUR_PER_KWH = 5.0
 SHORTFALL_QUAD_EUR_PER_KWH2 = 0.05
 #: Cost per kWh of cutting PV that is declared non-curtailable (only when unavoidable).
 FORCED_CURTAIL_EUR_PER_KWH = 2.0
+#: Penalty per kWh imported above the grid limit (on top of the import price). Only allowed
+#: where the house alone draws more than the limit minus PV, so a plan always exists: the grid
+#: carries it anyway (or a fuse trips), and the plan says which steps need load shedding.
+#: Above the shortfall penalty, so cars stop charging and storage discharges first.
+OVER_LIMIT_EUR_PER_KWH = 10.0
 #: Day slots (local dates) and month slots a 48-h horizon can touch.
 DAY_SLOTS = 3
 MONTH_SLOTS = 2
@@ -252,8 +257,11 @@ class Structure:
         self.imp = v.block(n, series=True)
         self.exp = v.block(n, series=True)
         self.cur = v.block(n, series=True)
+        #: Import above the limit (see OVER_LIMIT_EUR_PER_KWH); bounded to 0 unless needed.
+        self.over = v.block(n, series=True)
         self.bal_rows = r.block(n, series=True)
         a.diag(self.bal_rows, self.imp, 1.0)
+        a.diag(self.bal_rows, self.over, 1.0)
         a.diag(self.bal_rows, self.exp, -1.0)
         a.diag(self.bal_rows, self.cur, -1.0)
 
@@ -330,12 +338,13 @@ class Structure:
                 rows = r.block(n, series=True)
                 self.peak_rows.append(rows)
                 a.diag(rows, self.imp, -1.0)
+                a.diag(rows, self.over, -1.0)
                 a.add(np.arange(rows.start, rows.stop), np.full(n, self.peak.start + m), STEP_H)
 
         # Swedish top-k daily hourly peaks (see module docstring for the masking).
         self.top: _TopLayout | None = None
         if site.top_peaks_tariff is not None:
-            self.top = _TopLayout.build(site, n, v, r, a)
+            self.top = _TopLayout.build(site, n, v, r, a, (self.imp, self.over))
 
         self.nvar = v.size
         self.nrow = r.size
@@ -392,6 +401,11 @@ class Structure:
         q[self.imp] = inputs.import_price
         q[self.exp] = -inputs.export_price
         lo[self.bal_rows] = hi[self.bal_rows] = inputs.load_kw * dt - pv_e
+        # More load than the limit can carry even with PV: the excess may be imported, at a
+        # penalty. Zero price where it is not allowed, so the penalty never sets ``|q|``.
+        excess = np.maximum(inputs.load_kw * dt - pv_e - ub[self.imp], 0.0)
+        ub[self.over] = excess
+        q[self.over] = np.where(excess > 0, inputs.import_price + OVER_LIMIT_EUR_PER_KWH, 0.0)
 
         tval = inputs.terminal_value()
         tf = inputs.temperature_factor if inputs.temperature_factor is not None else np.ones(n)
@@ -627,17 +641,19 @@ class Structure:
                     add = np.clip(resid, lb[se] - out[se], ub[se] - out[se])
                     out[se] += add
                     resid -= add
-        # Grid: import - export - curtailment = load - pv + charge - discharge.
-        delta = nums.l[self.bal_rows] + flow + out[self.cur] - (out[self.imp] - out[self.exp])
+        # Grid: import (within and above the limit) - export - curtailment = load - pv + flows.
+        imp = out[self.imp] + out[self.over]
+        delta = nums.l[self.bal_rows] + flow + out[self.cur] - (imp - out[self.exp])
         less_exp = np.minimum(out[self.exp], np.maximum(delta, 0.0))
-        less_imp = np.minimum(out[self.imp], np.maximum(-delta, 0.0))
+        less_imp = np.minimum(imp, np.maximum(-delta, 0.0))
         out[self.exp] -= less_exp
-        out[self.imp] -= less_imp
-        out[self.imp] += np.maximum(delta - less_exp, 0.0)
+        imp = imp - less_imp + np.maximum(delta - less_exp, 0.0)
         out[self.exp] += np.maximum(-delta - less_imp, 0.0)
-        over = np.maximum(out[self.exp] - ub[self.exp], 0.0)  # spill: curtail instead
-        out[self.exp] -= over
-        out[self.cur] += over
+        out[self.imp] = np.minimum(imp, ub[self.imp])
+        out[self.over] = imp - out[self.imp]  # beyond the limit (checked against its bound)
+        spill = np.maximum(out[self.exp] - ub[self.exp], 0.0)  # curtail instead
+        out[self.exp] -= spill
+        out[self.cur] += spill
         # Epigraph variables: exactly the least value their rows allow.
         var, row, coef = self._epi
         if var.shape[0]:
@@ -699,10 +715,11 @@ class _TopLayout:
     weights: tuple[float, ...]
 
     @classmethod
-    def build(cls, site: Site, n: int, v: _Alloc, r: _Alloc, a: _Coo) -> _TopLayout:
+    def build(
+        cls, site: Site, n: int, v: _Alloc, r: _Alloc, a: _Coo, imports: tuple[slice, slice]
+    ) -> _TopLayout:
         tt = site.top_peaks_tariff
         assert tt is not None
-        imp = slice(0, n)
         sa = v.block(n, series=True)
         sb = v.block(n, series=True)
         nh = (n + 3) // 4 + 1
@@ -712,7 +729,8 @@ class _TopLayout:
         u_past = [v.block(tt.count) for _ in range(MONTH_SLOTS)]
         u_day = [v.block(DAY_SLOTS) for _ in range(MONTH_SLOTS)]
         split_rows = r.block(n, series=True)
-        a.diag(split_rows, imp, 1.0)
+        for imp in imports:  # within the limit, and above it
+            a.diag(split_rows, imp, 1.0)
         a.diag(split_rows, sa, -1.0)
         a.diag(split_rows, sb, -1.0)
         hour_rows = r.block(nh)

@@ -18,6 +18,7 @@ from ..model import Ev, Site
 from .inputs import STEP_H, Inputs, State, local_calendar
 from .problem import (
     FORCED_CURTAIL_EUR_PER_KWH,
+    OVER_LIMIT_EUR_PER_KWH,
     SHORTFALL_EUR_PER_KWH,
     SHORTFALL_QUAD_EUR_PER_KWH2,
     Structure,
@@ -34,12 +35,16 @@ def reference_solve(site: Site, inputs: Inputs, state: State, solver: str = "CLA
     n = inputs.steps
     dt = nums.dt
     cons: list[Any] = []
-    imp, exp_, cur = cp.Variable(n), cp.Variable(n), cp.Variable(n)
-    cons += [imp >= 0, imp <= nums.ub[s.imp], exp_ >= 0, exp_ <= nums.ub[s.exp]]
-    cons += [cur >= 0, cur <= nums.ub[s.cur]]
+    within, over = cp.Variable(n), cp.Variable(n)
+    exp_, cur = cp.Variable(n), cp.Variable(n)
+    # Import above the limit (bounded to where the load minus PV alone exceeds it), penalised.
+    cons += [within >= 0, within <= nums.ub[s.imp], over >= 0, over <= nums.ub[s.over]]
+    cons += [exp_ >= 0, exp_ <= nums.ub[s.exp], cur >= 0, cur <= nums.ub[s.cur]]
+    imp = within + over
     pv_e = inputs.pv_kw * dt if site.pv is not None else np.zeros(n)
     net = imp - exp_ - cur + pv_e - inputs.load_kw * dt
     cost: Any = inputs.import_price @ imp - inputs.export_price @ exp_
+    cost = cost + OVER_LIMIT_EUR_PER_KWH * cp.sum(over)
     if site.pv is not None and not site.pv.curtailable:
         cost = cost + FORCED_CURTAIL_EUR_PER_KWH * cp.sum(cur)
     tval = inputs.terminal_value()

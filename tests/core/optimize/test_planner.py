@@ -44,7 +44,7 @@ def test_plan_is_json_and_consistent() -> None:
     assert data["assets"][0]["name"] == "ev"
     c = plan.costs
     parts = c.energy + c.capacity + c.wear_throughput + c.wear_dod + c.wear_quadratic
-    parts += c.wear_calendar + c.shortfall + c.terminal_value
+    parts += c.wear_calendar + c.shortfall + c.over_limit + c.terminal_value
     assert c.total == pytest.approx(parts)
     assert plan.stats.variables > 0
     assert plan.dt_h[0] == pytest.approx(8 / 60, abs=1e-6)
@@ -257,3 +257,34 @@ def test_osqp_plans_are_exactly_feasible() -> None:
         avail = nums.available["ev"] > 0
         assert np.allclose((e - e_prev)[avail], step[avail], atol=3e-4)  # soc is rounded
     assert "osqp" in seen
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_load_above_the_grid_limit_still_plans_and_says_shed(backend: str) -> None:
+    """A house drawing more than the limit gets a plan: storage first, the rest flagged."""
+    start = datetime(2026, 1, 12, 17, 0, tzinfo=UTC)
+    n = 8
+    load = np.full(n, 4.0)
+    load[2:4] = 12.0  # 3 kW above the 9 kW limit for half an hour
+    inputs = Inputs(start, np.full(n, 0.3), np.zeros(n), load, np.zeros(n))
+    bare = Site(grid=Grid(import_limit_kw=9.0))
+    plan = Planner(bare, backend=backend).solve(inputs, State())
+    over = np.array(plan.import_over_limit_kw)
+    assert over[2:4] == pytest.approx([3.0, 3.0], abs=1e-3)
+    assert np.all(over[[0, 1, 4, 5, 6, 7]] <= 1e-6)
+    assert np.array(plan.grid_import_kw) == pytest.approx(load, abs=1e-3)
+    assert "shed 3.00 kW" in plan.reasons[2]
+    assert plan.costs.over_limit == pytest.approx(10.0 * 3.0 * 0.25 * 2, abs=1e-3)
+    # A battery 1 kWh above its reserve covers what it holds (no time to pre-charge when
+    # the spike is now); the rest still goes over, and it never dips below the reserve.
+    battery = HomeBattery(capacity_kwh=10.0, max_charge_kw=5.0, max_discharge_kw=5.0,
+                          reserve_soc=0.1)  # fmt: skip
+    site = Site(grid=Grid(import_limit_kw=9.0), battery=battery)
+    spike_now = Inputs(start, np.full(n, 0.3), np.zeros(n), np.roll(load, -2), np.zeros(n))
+    plan = Planner(site, backend=backend).solve(spike_now, State(battery_soc=0.2))
+    over_kwh = float(np.sum(plan.import_over_limit_kw)) * 0.25
+    assert over_kwh == pytest.approx(1.5 - 1.0 * battery.discharge_efficiency, abs=2e-2)
+    assert min(plan.asset("battery").energy_kwh) >= 1.0 - 1e-6
+    # With an hour's notice it charges beforehand and nothing goes over.
+    plan = Planner(site, backend=backend).solve(inputs, State(battery_soc=0.2))
+    assert max(plan.import_over_limit_kw) <= 1e-3

@@ -45,6 +45,9 @@ def scenarios(draw: st.DrawFn) -> tuple[Site, Inputs, State]:
         imp[rng.integers(0, n, size=max(1, n // 3))] = -rng.uniform(0.2, 1.0)
     exp = imp - rng.uniform(0.0, 0.15, n)
     load = rng.uniform(0.0, 4.0, n)
+    import_limit = draw(st.floats(8, 30))
+    if draw(st.integers(0, 4)) == 0:  # sometimes the house alone draws more than the limit
+        load[rng.integers(0, n, size=max(1, n // 4))] = import_limit + rng.uniform(0.5, 6.0)
     pv = rng.uniform(0.0, 6.0, n) * draw(st.booleans())
     evs = []
     soc = {}
@@ -84,7 +87,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Site, Inputs, State]:
         )  # fmt: skip
     tariff = draw(st.sampled_from(["none", "flanders", "sweden"]))
     site = Site(
-        grid=Grid(import_limit_kw=draw(st.floats(8, 30)), export_limit_kw=draw(st.floats(0, 10))),
+        grid=Grid(import_limit_kw=import_limit, export_limit_kw=draw(st.floats(0, 10))),
         evs=tuple(evs),
         battery=battery,
         pv=Pv(peak_kw=6.0, curtailable=draw(st.booleans())),
@@ -134,12 +137,16 @@ def _check_targets(site: Site, inputs: Inputs, state: State, plan: Plan) -> None
 def _check_plan(site: Site, inputs: Inputs, state: State, plan: Plan) -> None:
     dt = np.array(plan.dt_h)
     imp, exp = np.array(plan.grid_import_kw), np.array(plan.grid_export_kw)
+    over = np.array(plan.import_over_limit_kw)
+    pv_kw = np.array(inputs.pv_kw if site.pv else np.zeros(inputs.steps))
     assert np.all(imp >= -TOL)
     assert np.all(exp >= -TOL)
-    assert np.all(imp <= site.grid.max_import_kw + TOL)
+    assert np.all(imp - over <= site.grid.max_import_kw + TOL)
+    # Import above the limit only where the load minus PV alone exceeds it, never more.
+    assert np.all(over <= np.maximum(inputs.load_kw - pv_kw - site.grid.max_import_kw, 0) + TOL)
     assert np.all(exp <= site.grid.export_limit_kw + TOL)
     assert np.all(np.minimum(imp, exp) <= TOL), "import and export at once"
-    total = imp - exp + np.array(inputs.pv_kw if site.pv else 0) - np.array(plan.pv_curtail_kw)
+    total = imp - exp + pv_kw - np.array(plan.pv_curtail_kw)
     for a in plan.assets:
         pw = np.array(a.power_kw)
         ch, dis = np.array(a.charge_kwh), np.array(a.discharge_kwh)
