@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .scenario import STEP, FloatArray, Scenario, ScenarioError, load_scenario
+from .scenario import FloatArray, Scenario, ScenarioError, load_scenario
+from .timegrid import STEP
 
 if TYPE_CHECKING:
     from .optimize import Plan

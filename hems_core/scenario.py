@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-STEP = timedelta(minutes=15)
+from .timegrid import STEP
+
 FloatArray = npt.NDArray[np.float64]
 
 

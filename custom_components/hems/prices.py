@@ -29,6 +29,7 @@ from hems_core.tariffs import (
     se,
 )
 from hems_core.tariffs.composition import TariffSource
+from hems_core.timegrid import STEP
 
 from .const import (
     ATTRIBUTE_LIMIT_BYTES,
@@ -52,8 +53,6 @@ from .const import (
     TARIFF_NL,
     TARIFF_SE,
 )
-
-STEP = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)

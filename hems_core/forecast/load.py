@@ -48,7 +48,7 @@ from .timegrid import (
     FloatArray,
     IntArray,
     TimestampLike,
-    floor_quarter,
+    floor_quarter_s,
     from_epoch_s,
     grid_epochs,
     infer_interval_s,
@@ -384,7 +384,7 @@ def forecast_load(
     if horizon_steps < 1:
         raise ForecastInputError("horizon_steps must be at least 1")
     zone = _zone(tz)
-    start = floor_quarter(to_epoch_s(origin))
+    start = floor_quarter_s(to_epoch_s(origin))
     epochs = to_epoch_array(timestamps)
     vals = values_array(energy_kwh, "energy_kwh")
     if epochs.size != vals.size:
@@ -453,7 +453,7 @@ def fallback_load_forecast(
     origin: TimestampLike, horizon_steps: int, *, reason: str = "no history"
 ) -> QuantileForecast:
     """The documented day-one forecast: flat P10/P50/P90 of 0.15/0.4/1.5 kW, source ``default``."""
-    start = floor_quarter(to_epoch_s(origin))
+    start = floor_quarter_s(to_epoch_s(origin))
     return QuantileForecast(
         start=from_epoch_s(start),
         p10=np.full(horizon_steps, FALLBACK_P10_KW),

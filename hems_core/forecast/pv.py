@@ -45,7 +45,7 @@ from .timegrid import (
     FloatArray,
     IntArray,
     TimestampLike,
-    floor_quarter,
+    floor_quarter_s,
     from_epoch_s,
     grid_epochs,
     to_epoch_array,
@@ -481,7 +481,7 @@ def forecast_pv(
     """Combine the sources into one P10/P50/P90 PV forecast (see the module docstring)."""
     if steps < 1:
         raise ForecastInputError("steps must be at least 1")
-    s0 = floor_quarter(to_epoch_s(start))
+    s0 = floor_quarter_s(to_epoch_s(start))
     now_s = to_epoch_s(now)
     corr = correction or DEFAULT_CORRECTION
     out = np.full((3, steps), np.nan)

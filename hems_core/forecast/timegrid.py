@@ -16,15 +16,37 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from ..timegrid import (
+    QUARTERS_PER_DAY,
+    STEP_H,
+    STEP_S,
+    ceil_quarter_s,
+    floor_quarter_s,
+    from_epoch_s,
+)
 from .errors import ForecastInputError
 
-STEP_S: Final = 900
-"""Length of one planning step in seconds (15 minutes)."""
-
-STEP_H: Final = 0.25
-"""Length of one planning step in hours."""
-
-QUARTERS_PER_DAY: Final = 96
+# The grid itself is defined once in hems_core.timegrid; re-exported for this package.
+__all__ = [
+    "QUARTERS_PER_DAY",
+    "STEP_H",
+    "STEP_S",
+    "FloatArray",
+    "IntArray",
+    "TimestampLike",
+    "ceil_quarter_s",
+    "floor_quarter_s",
+    "from_epoch_s",
+    "grid_epochs",
+    "infer_interval_s",
+    "iter_dates",
+    "local_keys",
+    "ordinal_weekday",
+    "to_epoch_array",
+    "to_epoch_s",
+    "to_quarter_grid",
+    "values_array",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -89,21 +111,6 @@ def to_epoch_array(values: Sequence[TimestampLike] | npt.NDArray[np.generic]) ->
     return np.fromiter((to_epoch_s(v) for v in values), dtype=np.int64, count=len(values))
 
 
-def from_epoch_s(epoch_s: int) -> datetime:
-    """Epoch seconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(int(epoch_s), tz=UTC)
-
-
-def floor_quarter(epoch_s: int) -> int:
-    """Start of the clock quarter containing ``epoch_s``."""
-    return epoch_s - epoch_s % STEP_S
-
-
-def ceil_quarter(epoch_s: int) -> int:
-    """The first clock-quarter boundary at or after ``epoch_s``."""
-    return -((-epoch_s) // STEP_S) * STEP_S
-
-
 def values_array(values: Sequence[float] | npt.NDArray[np.generic], name: str) -> FloatArray:
     """A 1-D float array; non-numeric input is a :class:`ForecastInputError`."""
     try:
@@ -155,8 +162,8 @@ def to_quarter_grid(
     if step <= STEP_S:
         if STEP_S % step:
             raise ForecastInputError(f"interval {step} s does not divide 15 minutes")
-        start = floor_quarter(int(epochs[0]))
-        n = (floor_quarter(int(epochs[-1])) - start) // STEP_S + 1
+        start = floor_quarter_s(int(epochs[0]))
+        n = (floor_quarter_s(int(epochs[-1])) - start) // STEP_S + 1
         idx = (epochs - start) // STEP_S
         total = np.zeros(n)
         count = np.zeros(n)

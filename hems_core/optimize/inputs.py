@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +18,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..model import ModelError
+from ..timegrid import STEP, STEP_H, STEP_S, floor_quarter_s
 
-#: Step length in hours and as a timedelta (clock quarters).
-STEP_H = 0.25
-STEP = timedelta(minutes=15)
+__all__ = [
+    "MAX_STEPS",
+    "STEP",
+    "STEP_H",
+    "FloatArray",
+    "InputError",
+    "Inputs",
+    "State",
+    "local_calendar",
+    "local_offsets",
+    "step_edges",
+]
+
 #: Longest horizon: 48 h.
 MAX_STEPS = 192
 
@@ -32,20 +43,13 @@ class InputError(ModelError):
     """Per-solve inputs or state are invalid (wrong length, NaN, unknown vehicle …)."""
 
 
-def quarter_floor(t: datetime) -> datetime:
-    """The clock quarter containing ``t`` (UTC)."""
-    t = t.astimezone(UTC)
-    return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
-
-
 def step_edges(start: datetime, steps: int) -> tuple[NDArray[np.int64], FloatArray]:
     """Step boundaries as UTC epoch seconds (``steps + 1`` values) and step lengths in hours.
 
     The first edge is ``start`` truncated to the second; the others are clock quarters.
     """
     start_s = int(start.timestamp())
-    q0 = start_s - start_s % 900
-    edges = q0 + 900 * np.arange(steps + 1, dtype=np.int64)
+    edges = floor_quarter_s(start_s) + STEP_S * np.arange(steps + 1, dtype=np.int64)
     edges[0] = start_s
     dt: FloatArray = np.diff(edges).astype(np.float64)
     dt /= 3600.0

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Site
+from ..timegrid import STEP_S
 from .backends import (
     Backend,
     SolverError,
@@ -80,7 +81,7 @@ class Planner:
         warm = None
         if self._prev is not None:
             q_prev, x_prev, y_prev = self._prev
-            by = (quarter - q_prev) // 900
+            by = (quarter - q_prev) // STEP_S
             if by >= 0:
                 y = None
                 if y_prev is not None:

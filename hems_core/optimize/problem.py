@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..model import Ev, HomeBattery, Site
+from ..timegrid import STEP_S
 from .inputs import STEP_H, FloatArray, InputError, Inputs, State, local_calendar, step_edges
 
 if TYPE_CHECKING:
@@ -784,7 +785,7 @@ class _TopLayout:
         n = edges.shape[0] - 1
         nh = self.hours.stop - self.hours.start
         # Quarter position of step 0 within its clock hour decides the hour of every step.
-        q0 = (int(edges[1]) - 900) // 900 % 4
+        q0 = (int(edges[1]) - STEP_S) // STEP_S % 4
         k = np.arange(n)
         in_b = (q0 + k) // 4 > k // 4
         ub[self.sa] = np.where(in_b, 0.0, INF)
@@ -792,7 +793,7 @@ class _TopLayout:
         lo[self.split_rows] = hi[self.split_rows] = 0.0
         lo[self.hour_rows] = hi[self.hour_rows] = 0.0
         lo[self.hour_rows.start] = hi[self.hour_rows.start] = state.hour_import_kwh
-        hour_start = (int(edges[1]) - 900 - q0 * 900) + 3600 * np.arange(nh, dtype=np.int64)
+        hour_start = (int(edges[1]) - STEP_S - q0 * STEP_S) + 3600 * np.arange(nh, dtype=np.int64)
         month, day, hod = local_calendar(tt.tz, hour_start)
         used_hours = np.arange(nh) <= (q0 + n - 1) // 4
         day_slot = day - day[0]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Ev, Site
+from ..timegrid import STEP_S
 from .inputs import STEP_H, Inputs, State, local_calendar
 from .problem import (
     FORCED_CURTAIL_EUR_PER_KWH,
@@ -107,12 +108,12 @@ def reference_solve(site: Site, inputs: Inputs, state: State, solver: str = "CLA
             cost = cost + pt.eur_per_kw_month * (peak - base)
     tt = site.top_peaks_tariff
     if tt is not None:
-        q0 = (int(nums.edges[1]) - 900) // 900 % 4
+        q0 = (int(nums.edges[1]) - STEP_S) // STEP_S % 4
         hour_of_step = (q0 + np.arange(n)) // 4
         nh = int(hour_of_step[-1]) + 1
         group = np.zeros((nh, n))
         group[hour_of_step, np.arange(n)] = 1.0
-        hstart = (int(nums.edges[1]) - 900 - q0 * 900) + 3600 * np.arange(nh, dtype=np.int64)
+        hstart = (int(nums.edges[1]) - STEP_S - q0 * STEP_S) + 3600 * np.arange(nh, dtype=np.int64)
         month, day, hod = local_calendar(tt.tz, hstart)
         if tt.night_start_hour > tt.night_end_hour:
             night = (hod >= tt.night_start_hour) | (hod < tt.night_end_hour)

@@ -20,6 +20,7 @@ from hems_core.devices.clock import Clock
 from hems_core.devices.model import MeterReading, PeakRecord
 from hems_core.devices.mqtt_client import MqttClient
 from hems_core.devices.p1 import format_telegram
+from hems_core.timegrid import STEP_S
 
 from .faults import Faults
 
@@ -72,7 +73,7 @@ class P1MeterSim:
         self.power_w = house.grid_w(self.time)
         self.energy_in_kwh = 1000.0
         self.energy_out_kwh = 100.0
-        self._quarter_start = self.time - self.time % 900
+        self._quarter_start = self.time - self.time % STEP_S
         self._quarter_kwh = 0.0
         self.month_peak_kw = 0.0
         self.month_peak_at = datetime.fromtimestamp(self.time, UTC)
@@ -92,12 +93,12 @@ class P1MeterSim:
             else:
                 self.energy_out_kwh -= kwh
             self.time += dt
-            if self.time >= self._quarter_start + 900:
+            if self.time >= self._quarter_start + STEP_S:
                 avg = self._quarter_kwh * 4
                 if avg > self.month_peak_kw:
                     self.month_peak_kw = avg
-                    self.month_peak_at = datetime.fromtimestamp(self._quarter_start + 900, UTC)
-                self._quarter_start += 900
+                    self.month_peak_at = datetime.fromtimestamp(self._quarter_start + STEP_S, UTC)
+                self._quarter_start += STEP_S
                 self._quarter_kwh = 0.0
 
     def reading(self) -> MeterReading:

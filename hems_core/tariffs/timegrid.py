@@ -11,11 +11,24 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..timegrid import STEP, STEP_MINUTES, STEP_S, epoch_s, floor_quarter, from_epoch_s
 from .errors import PriceDataError
 
-STEP_MINUTES = 15
-STEP = timedelta(minutes=STEP_MINUTES)
-STEP_S = STEP_MINUTES * 60
+# The grid itself is defined once in hems_core.timegrid; re-exported for this package.
+__all__ = [
+    "STEP",
+    "STEP_MINUTES",
+    "STEP_S",
+    "epoch_s",
+    "floor_quarter",
+    "from_epoch_s",
+    "is_aligned",
+    "local_date",
+    "local_day_bounds",
+    "quarters_in_day",
+    "require_zone",
+    "zone",
+]
 
 
 def zone(tz: str | tzinfo | None) -> tzinfo | None:
@@ -41,25 +54,9 @@ def require_zone(tz: str | tzinfo | None, why: str) -> tzinfo:
     return resolved
 
 
-def epoch_s(dt: datetime) -> int:
-    """Whole seconds since the epoch of an aware datetime (sub-second parts are dropped)."""
-    return int(dt.timestamp() // 1)
-
-
-def from_epoch_s(seconds: int) -> datetime:
-    """Aware UTC datetime of epoch seconds."""
-    return datetime.fromtimestamp(int(seconds), tz=UTC)
-
-
 def is_aligned(dt: datetime) -> bool:
     """Whether an aware datetime sits exactly on a quarter boundary."""
     return epoch_s(dt) % STEP_S == 0 and dt.microsecond == 0
-
-
-def floor_quarter(dt: datetime) -> datetime:
-    """The start of the quarter containing ``dt`` (UTC)."""
-    s = epoch_s(dt)
-    return from_epoch_s(s - s % STEP_S)
 
 
 def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
