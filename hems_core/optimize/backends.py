@@ -198,9 +198,10 @@ class HighsBackend:
 
     HiGHS' active-set QP solver needs thousands of iterations on this model (every step with
     a power term is interior), so by default the separable quadratic terms are replaced by
-    their exact values at ``segments`` breakpoints: each quadratic variable becomes
-    ``segments`` columns with increasing slopes (convex, so no binaries), which turns the model
-    into an LP that the dual simplex re-solves from the previous basis in a few dozen pivots.
+    their exact values at ``segments`` breakpoints (four for departure shortfalls): each
+    quadratic variable becomes that many columns with increasing slopes (convex, so no
+    binaries), which turns the model into an LP that the dual simplex re-solves from the
+    previous basis in a few dozen pivots.
     The interpolation overestimates ``a x²`` by at most ``a h²/4`` per step (``h`` the
     breakpoint spacing), which the bench reports as ``rel_gap``. ``exact_qp=True`` passes the
     Hessian instead (small problems).
@@ -225,15 +226,22 @@ class HighsBackend:
         self.exact_qp = exact_qp
         n = s.nvar
         quad = (s.pdiag > 0) & (s.quad_range > 1e-6) & (not exact_qp)
-        per = np.where(quad, segments, 1)
+        # Departure shortfalls get four 4-kWh segments: their quadratic part only spreads an
+        # unavoidable shortfall over cars (to within one segment), and a column per segment,
+        # step and car is much of case (b)'s LP (15k of 51k columns at eight segments).
+        short = np.zeros(n, dtype=bool)
+        for st in s.stores:
+            if st.short is not None:
+                short[st.short] = True
+        per = np.where(quad, np.where(short, min(4, segments), segments), 1)
         first = np.concatenate([[0], np.cumsum(per)[:-1]])
         nlp = int(per.sum())
         self.owner = owner = np.repeat(np.arange(n), per)
         self.seg = seg = (np.arange(nlp) - first[owner]).astype(np.float64)
         self.quad_col = quad[owner]
-        h = np.where(quad, s.quad_range / segments, 0.0)
+        h = np.where(quad, s.quad_range / per, 0.0)
         self.h = h[owner]
-        self.last = self.quad_col & (seg == segments - 1)
+        self.last = self.quad_col & (seg == per[owner] - 1)
         # Slope of (P_ii / 2) x² on segment [s h, (s + 1) h].
         self.slope = np.where(self.quad_col, 0.5 * s.pdiag[owner] * (2 * seg + 1) * self.h, 0.0)
         self.A = s.A.columns(owner)

@@ -44,6 +44,9 @@ IntArray = NDArray[np.int64]
 #: Penalty per kWh of departure shortfall (linear, EUR/kWh) and its small quadratic companion.
 SHORTFALL_EUR_PER_KWH = 5.0
 SHORTFALL_QUAD_EUR_PER_KWH2 = 0.05
+#: Shortfalls up to this size are where the quadratic companion must be accurate (it spreads
+#: an unavoidable shortfall over cars); piecewise-linear backends fit it over this range.
+SHORTFALL_PWL_RANGE_KWH = 16.0
 #: Cost per kWh of cutting PV that is declared non-curtailable (only when unavoidable).
 FORCED_CURTAIL_EUR_PER_KWH = 2.0
 #: Penalty per kWh imported above the grid limit (on top of the import price). Only allowed
@@ -315,7 +318,8 @@ class Structure:
                 st.short_rows = r.block(n, series=True)
                 a.diag(st.short_rows, st.e, 1.0)
                 a.diag(st.short_rows, st.short, 1.0)
-                pdiag.append((st.short, 2.0 * SHORTFALL_QUAD_EUR_PER_KWH2, asset.capacity_kwh))
+                short_range = min(asset.capacity_kwh, SHORTFALL_PWL_RANGE_KWH)
+                pdiag.append((st.short, 2.0 * SHORTFALL_QUAD_EUR_PER_KWH2, short_range))
                 assert isinstance(asset, Ev)
                 if asset.v2h_budget_kwh is not None:
                     st.budget_row = r.block(1)
