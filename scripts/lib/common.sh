@@ -80,7 +80,13 @@ hems_ensure_venv() {
     uv="$venv/bin/uv"
   fi
   hems_log "Installing into $venv: $*"
-  (cd "$HEMS_ROOT" && "$uv" pip install -q --python "$venv/bin/python" "$@") \
+  # Bytecode compiled at install time, as pip does by default: with PYTHONDONTWRITEBYTECODE set
+  # (as on this workplace's machines) every fresh interpreter would otherwise recompile numpy
+  # and Home Assistant from source (measured: hems cold start 0.40-0.50 s -> 0.19-0.23 s, the
+  # HA test pass 18 s -> 12 s, for ~13 s more per venv).
+  (cd "$HEMS_ROOT" && "$uv" pip install -q --compile-bytecode --python "$venv/bin/python" "$@") \
     || hems_die "installing $* into $venv failed"
+  # The editable hems_core too (stale .pyc files are ignored by Python, never misused).
+  "$venv/bin/python" -m compileall -q "$HEMS_ROOT/hems_core" >/dev/null || true
   echo "$want" > "$venv/.hems-stamp-$profile"
 }
