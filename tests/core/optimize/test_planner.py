@@ -17,6 +17,7 @@ from hems_core.optimize.problem import Structure
 from hems_core.optimize.scenarios import (
     DEFAULT_START,
     case_a_site,
+    case_b_site,
     case_state,
     profile_inputs,
     receding_inputs,
@@ -312,3 +313,10 @@ def test_an_unavoidable_shortfall_is_shared_between_cars(backend: str) -> None:
     assert sum(short) == pytest.approx(missing, abs=0.05)
     # Shared: evenly by OSQP; HiGHS' piecewise fit to within one 4-kWh segment.
     assert max(short) - min(short) <= 4.0 + 1e-6
+
+
+def test_highs_fits_small_sites_finer() -> None:
+    """Segments per power term: 24 for one EV + battery, 8 for ten EVs, or as requested."""
+    assert HighsBackend(Structure(case_a_site(DEFAULT_START), 192)).segments == 24
+    assert HighsBackend(Structure(case_b_site(DEFAULT_START), 192)).segments == 8
+    assert HighsBackend(Structure(case_a_site(DEFAULT_START), 192), segments=8).segments == 8
