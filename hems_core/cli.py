@@ -16,8 +16,8 @@ from typing import Any
 
 from . import __version__
 
-#: Modules that contribute sub-commands. A module that is missing is skipped, so areas can land
-#: independently.
+#: Modules that contribute sub-commands. Every one must import: a missing module is a bug (a
+#: typo or an area that never landed), not something to skip quietly.
 COMMAND_MODULES: tuple[str, ...] = (
     "hems_core.demo",
     "hems_core.optimize.cli",
@@ -25,7 +25,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hems_core.forecast.cli",
     "hems_core.devices.cli",
     "hems_core.sim.cli",
-    "hems_core.backtest.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]
@@ -44,12 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hems {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name is not None and name.startswith(err.name):
-                continue  # the area has not landed yet
-            raise
+        module = importlib.import_module(name)
         register: Callable[[Any], None] = module.register
         register(sub)
     return parser

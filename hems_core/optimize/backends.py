@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .highs import new_highs
 from .inputs import STEP_H, FloatArray
 from .problem import Csc, Numbers, Structure
 
@@ -170,8 +171,7 @@ def _highs_model(
 ) -> Any:  # fmt: skip
     highspy: Any = importlib.import_module("highspy")
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     lp = highspy.HighsLp()
     lp.num_col_ = A.shape[1]
     lp.num_row_ = A.shape[0]
