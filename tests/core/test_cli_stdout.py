@@ -39,7 +39,7 @@ def _whole_json(out: subprocess.CompletedProcess[str]) -> Any:
 
 def test_demo_json_is_the_whole_stdout() -> None:
     data = _whole_json(_run("demo", "--json"))
-    assert [s["strategy"] for s in data["strategies"]][0] == "plug_and_charge"
+    assert next(s["strategy"] for s in data["strategies"]) == "plug_and_charge"
 
 
 def test_bench_solver_json_is_the_whole_stdout() -> None:
@@ -52,7 +52,8 @@ def test_bench_solver_json_is_the_whole_stdout() -> None:
 
 
 def test_prices_parse_json_is_the_whole_stdout() -> None:
-    data = _whole_json(_run("prices", "parse", str(SAMPLES / "energyzero_NL_2026-03-29.json"), "--json"))
+    sample = SAMPLES / "energyzero_NL_2026-03-29.json"
+    data = _whole_json(_run("prices", "parse", str(sample), "--json"))
     assert len(data["values"]) == 92
 
 
@@ -77,7 +78,8 @@ def test_library_solve_writes_nothing_to_stdout_or_stderr() -> None:
 def test_highs_log_goes_to_logging_when_debug_is_on() -> None:
     code = (
         "import logging, sys\n"
-        "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format='%(name)s %(message)s')\n"
+        "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,"
+        " format='%(name)s %(message)s')\n"
         "from hems_core.optimize import Planner\n"
         "from hems_core.optimize.scenarios import DEFAULT_START, case_a_site, case_state,"
         " profile_inputs\n"
@@ -89,7 +91,8 @@ def test_highs_log_goes_to_logging_when_debug_is_on() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == ""
-    highs_lines = [ln for ln in out.stderr.splitlines() if ln.startswith("hems_core.optimize.highs")]
+    lines = out.stderr.splitlines()
+    highs_lines = [ln for ln in lines if ln.startswith("hems_core.optimize.highs")]
     if not highs_lines:
         pytest.skip("this highspy version offers no logging callback")
     assert all("HiGHS" in ln for ln in highs_lines)
