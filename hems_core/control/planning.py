@@ -1,0 +1,171 @@
+"""The plan side of the core: forecasts in, the accepted plan looked up by time.
+
+- :class:`Forecast` holds prices and load/PV forecasts on the 15-minute grid; the core cuts
+  the optimiser's :class:`~hems_core.optimize.Inputs` out of it at each request.
+- :class:`ActivePlan` is an accepted :class:`~hems_core.optimize.Plan` with its step edges as
+  epoch seconds, so the fast loop finds the step for ``now`` without parsing or allocating.
+  A plan stays usable, shifted, until its horizon ends: that is the "last good plan" when a
+  newer solve fails.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from ..optimize.inputs import FloatArray, Inputs
+from ..optimize.plan import Plan
+from ..timegrid import STEP_S, epoch_s, floor_quarter_s
+from .settings import ControlError
+
+
+def _array(name: str, values: Any, n: int | None) -> FloatArray:
+    arr = np.array(values, dtype=np.float64)
+    if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
+        raise ControlError(f"Forecast.{name} must be a 1-D series of {n} values")
+    if not np.all(np.isfinite(arr)):
+        raise ControlError(f"Forecast.{name} contains NaN or infinite values")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """Prices (all-in EUR/kWh) and forecasts (mean kW) per clock quarter from ``start``."""
+
+    start: datetime
+    import_price: FloatArray
+    export_price: FloatArray
+    load_kw: FloatArray
+    pv_kw: FloatArray
+    import_cap_kw: FloatArray | None = None
+    source: str = "forecast"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.start, datetime) or self.start.utcoffset() is None:
+            raise ControlError("Forecast.start must be a timezone-aware datetime")
+        if epoch_s(self.start) % STEP_S:
+            raise ControlError("Forecast.start must be a clock quarter")
+        imp = _array("import_price", self.import_price, None)
+        n = imp.shape[0]
+        if n == 0:
+            raise ControlError("Forecast must hold at least one quarter")
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "import_price", imp)
+        object.__setattr__(self, "export_price", _array("export_price", self.export_price, n))
+        load = _array("load_kw", self.load_kw, n)
+        pv = _array("pv_kw", self.pv_kw, n)
+        if np.any(load < 0) or np.any(pv < 0):
+            raise ControlError("Forecast.load_kw and pv_kw must be >= 0")
+        object.__setattr__(self, "load_kw", load)
+        object.__setattr__(self, "pv_kw", pv)
+        if self.import_cap_kw is not None:
+            cap = _array("import_cap_kw", self.import_cap_kw, n)
+            object.__setattr__(self, "import_cap_kw", cap)
+
+    @property
+    def end_s(self) -> int:
+        """Epoch seconds where the forecast ends."""
+        return epoch_s(self.start) + STEP_S * int(self.import_price.shape[0])
+
+    def inputs(self, now: datetime, max_steps: int) -> Inputs | None:
+        """The optimiser inputs from ``now`` (a partial first quarter), None if nothing is left."""
+        first = (floor_quarter_s(epoch_s(now)) - epoch_s(self.start)) // STEP_S
+        if first < 0:
+            return None
+        n = min(int(self.import_price.shape[0]) - first, max_steps)
+        if n <= 0:
+            return None
+        cut = slice(first, first + n)
+        cap = None if self.import_cap_kw is None else self.import_cap_kw[cut]
+        return Inputs(
+            start=now,
+            import_price=self.import_price[cut],
+            export_price=self.export_price[cut],
+            load_kw=self.load_kw[cut],
+            pv_kw=self.pv_kw[cut],
+            import_cap_kw=cap,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssetStep:
+    """One asset's plan for the step running now."""
+
+    power_w: float
+    soc_start: float
+    soc_end: float
+    available: bool
+
+
+@dataclass(eq=False)
+class ActivePlan:
+    """An accepted plan, indexed by epoch seconds for the fast loop."""
+
+    seq: int
+    plan: Plan
+    accepted_at: datetime
+    edges: list[float] = field(default_factory=list)
+    _soc0: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, seq: int, plan: Plan, accepted_at: datetime, soc_now: dict[str, float]
+    ) -> ActivePlan:
+        """Index ``plan``; ``soc_now`` is each asset's SoC when the plan was requested."""
+        starts = [datetime.fromisoformat(s).timestamp() for s in plan.step_start]
+        if not starts:
+            raise ControlError("a plan without steps cannot be applied")
+        last = starts[-1] + plan.dt_h[-1] * 3600.0
+        return cls(seq, plan, accepted_at, [*starts, last], dict(soc_now))
+
+    @property
+    def end_s(self) -> float:
+        """Epoch seconds where the plan's horizon ends."""
+        return self.edges[-1]
+
+    def step_at(self, t_s: float) -> int | None:
+        """Index of the step covering ``t_s``, or None outside the horizon."""
+        if t_s < self.edges[0] or t_s >= self.edges[-1]:
+            return None
+        return bisect.bisect_right(self.edges, t_s) - 1
+
+    def grid_target_w(self, k: int) -> float:
+        """Planned net grid power of step ``k`` (import positive)."""
+        p = self.plan
+        return (p.grid_import_kw[k] - p.grid_export_kw[k]) * 1000.0
+
+    def month_peak_kw(self, k: int) -> float:
+        """The peak budget the plan allows for step ``k``'s quarter."""
+        return self.plan.month_peak_kw[k] if self.plan.month_peak_kw else math.inf
+
+    def pv_limit_w(self, k: int) -> float | None:
+        """Planned inverter limit (W) when the plan curtails PV in step ``k``, else None."""
+        p = self.plan
+        if p.pv_curtail_kw[k] <= 0.05:
+            return None
+        return max(0.0, (p.pv_kw[k] - p.pv_curtail_kw[k]) * 1000.0)
+
+    def asset_step(self, name: str, k: int) -> AssetStep | None:
+        """The asset's planned power and SoC band for step ``k`` (None if not in the plan)."""
+        for a in self.plan.assets:
+            if a.name == name:
+                start = a.soc[k - 1] if k > 0 else self._soc0.get(name, a.soc[0])
+                return AssetStep(a.power_kw[k] * 1000.0, start, a.soc[k], a.available[k])
+        return None
+
+    def planned_soc(self, name: str, t_s: float) -> float | None:
+        """The plan's SoC for ``name`` at ``t_s``, interpolated within the step."""
+        k = self.step_at(t_s)
+        if k is None:
+            return None
+        st = self.asset_step(name, k)
+        if st is None:
+            return None
+        frac = (t_s - self.edges[k]) / max(1.0, self.edges[k + 1] - self.edges[k])
+        return st.soc_start + (st.soc_end - st.soc_start) * frac

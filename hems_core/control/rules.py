@@ -1,0 +1,391 @@
+"""The arbitration layers of one fast-loop tick, each a small function on plain values.
+
+A tick starts from the optimiser's proposal (:func:`track_plan`, or :func:`fallback` when no
+plan covers now) and passes it up the layers, each of which may override a device's setpoint
+and record why (:class:`~hems_core.control.types.Source`)::
+
+    safety( dso( user( soc( track_plan ) ) ) )
+
+Safety is last, so nothing above it can push a setpoint past a device limit, the fuse, the
+minimum SoC or the V2H-only rule. Powers are W; storage positive charges. The functions mutate
+the proposal dictionary in place (a tick must cost microseconds, so no copies per layer).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .settings import StorageSettings
+from .types import Source
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """Static facts about one storage device (a car's charger or the home battery)."""
+
+    name: str
+    kind: str  # "ev" or "battery"
+    capacity_kwh: float
+    max_charge_w: float
+    max_discharge_w: float
+    min_soc: float
+    max_soc: float
+    charge_efficiency: float
+    settings: StorageSettings
+
+
+@dataclass(slots=True)
+class Live:
+    """What the core believes about a device this tick."""
+
+    online: bool
+    plugged: bool
+    power_w: float
+    soc: float | None
+
+
+@dataclass(slots=True)
+class Want:
+    """A proposed setpoint and the rule that set it."""
+
+    watts: float
+    source: Source
+    reason: str
+
+
+@dataclass(slots=True)
+class Tick:
+    """The measured situation of one tick (``base_w``: grid power without any storage)."""
+
+    now_s: float
+    grid_w: float
+    base_w: float
+    phase_w: tuple[float | None, float | None, float | None]
+    meter_ok: bool
+    live: dict[str, Live]
+
+
+Proposal = dict[str, Want]
+
+
+def controllable(s: Storage, lv: Live | None) -> bool:
+    """A device that is online and (for a car) plugged in."""
+    return lv is not None and lv.online and lv.plugged
+
+
+def can_discharge(s: Storage, lv: Live, margin: float = 0.005) -> bool:
+    """Discharge allowed: bidirectional, SoC known and above the owner's floor."""
+    return s.max_discharge_w > 0 and lv.soc is not None and lv.soc > s.min_soc + margin
+
+
+def predicted_grid_w(t: Tick, prop: Proposal) -> float:
+    """Grid power if every proposed setpoint were applied now."""
+    return t.base_w + sum(w.watts for w in prop.values())
+
+
+# -- layer 0: follow the plan ----------------------------------------------------------------
+
+
+def smooth(
+    want: float, last: float | None, dt_s: float, *, deadband_w: float, ramp_w_per_s: float,
+    hysteresis_w: float,
+) -> float:  # fmt: skip
+    """Deadband, ramp (charge rises only) and charge/discharge hysteresis against the last value."""
+    if last is None:
+        return want
+    if abs(want - last) < deadband_w:
+        return last
+    if last > 0 and want < 0 and want > -hysteresis_w:
+        want = 0.0  # not far enough past zero to switch to discharging
+    elif last < 0 and 0 < want < hysteresis_w:
+        want = 0.0
+    rise = ramp_w_per_s * max(dt_s, 0.0)
+    if want > 0 and want > max(last, 0.0) + rise:
+        want = max(last, 0.0) + rise
+    return want
+
+
+def surplus_charge_w(t: Tick, prop: Proposal, name: str) -> float:
+    """Charge power for ``name`` that absorbs the PV surplus now (0 when importing)."""
+    others = sum(w.watts for n, w in prop.items() if n != name)
+    return max(0.0, -(t.base_w + others))
+
+
+def follow_meter(t: Tick, prop: Proposal, s: Storage, lv: Live, target_grid_w: float) -> float:
+    """The follower's power that brings the grid to ``target_grid_w`` (V2H follows the load)."""
+    others = sum(w.watts for n, w in prop.items() if n != s.name)
+    want = target_grid_w - t.base_w - others
+    return min(max(want, -s.max_discharge_w), s.max_charge_w)
+
+
+def guard_peak(
+    t: Tick, prop: Proposal, storages: dict[str, Storage], allowed_import_w: float,
+) -> None:  # fmt: skip
+    """Keep the running quarter's average under the peak budget: less charge, then discharge."""
+    excess = predicted_grid_w(t, prop) - allowed_import_w
+    if excess <= 0:
+        return
+    reason = f"quarter-hour average would exceed the peak budget by {excess:.0f} W"
+    for name in sorted(prop, key=lambda n: -prop[n].watts):
+        w = prop[name]
+        if excess <= 0:
+            break
+        if w.watts > 0 and w.source in (Source.PLAN, Source.FALLBACK):
+            cut = min(w.watts, excess)
+            w.watts -= cut
+            excess -= cut
+            w.source, w.reason = Source.PEAK, reason
+    for name, w in prop.items():
+        if excess <= 0:
+            break
+        s, lv = storages[name], t.live.get(name)
+        if lv is None or not controllable(s, lv) or not can_discharge(s, lv):
+            continue
+        if w.source not in (Source.PLAN, Source.FALLBACK, Source.PEAK):
+            continue
+        room = w.watts + s.max_discharge_w
+        add = min(room, excess)
+        if add > 0:
+            w.watts -= add
+            excess -= add
+            w.source, w.reason = Source.PEAK, reason
+
+
+# -- layer 1: minimum SoC and departure ------------------------------------------------------
+
+
+def soc_rules(
+    t: Tick, prop: Proposal, storages: dict[str, Storage],
+    departures: dict[str, tuple[float, float]], margin_h: float,
+) -> None:  # fmt: skip
+    """Charge at full power below the floor or when the departure target is at risk.
+
+    ``departures``: per car, (epoch seconds of the next departure, target SoC).
+    """
+    for name, w in prop.items():
+        s, lv = storages[name], t.live.get(name)
+        if lv is None or not controllable(s, lv) or lv.soc is None:
+            continue
+        if lv.soc < s.min_soc:
+            w.watts = s.max_charge_w
+            w.source, w.reason = Source.MIN_SOC, f"below the minimum SoC of {s.min_soc:.0%}"
+            continue
+        dep = departures.get(name)
+        if dep is None:
+            continue
+        at_s, target = dep
+        target = min(target, s.max_soc)
+        if lv.soc >= target or at_s <= t.now_s:
+            continue
+        need_kwh = (target - lv.soc) * s.capacity_kwh / s.charge_efficiency
+        hours_needed = need_kwh / max(s.max_charge_w / 1000.0, 1e-6)
+        hours_left = (at_s - t.now_s) / 3600.0
+        if hours_left <= hours_needed + margin_h and w.watts < s.max_charge_w:
+            w.watts = s.max_charge_w
+            w.source = Source.DEPARTURE
+            w.reason = f"{target:.0%} by departure needs full power now"
+
+
+# -- layer 2: the owner's mode and boost ------------------------------------------------------
+
+
+def mode_rules(t: Tick, prop: Proposal, mode: str) -> None:
+    """Charge only: no discharge. Solar only: charge from the PV surplus only."""
+    if mode == "charge_only":
+        for w in prop.values():
+            if w.watts < 0:
+                w.watts, w.source, w.reason = 0.0, Source.MODE, "mode charge only"
+    elif mode == "solar_only":
+        for name, w in prop.items():
+            if w.source in (Source.MIN_SOC, Source.DEPARTURE):
+                continue  # the owner's floor and departure still hold
+            w.watts = 0.0
+            w.watts = surplus_charge_w(t, prop, name)
+            w.source, w.reason = Source.MODE, "mode solar only: charging from PV surplus"
+
+
+def boost_rules(t: Tick, prop: Proposal, storages: dict[str, Storage], boosts: set[str]) -> None:
+    """A boosted car charges at full power, whatever the optimiser wanted."""
+    for name in boosts:
+        w = prop.get(name)
+        if w is None:
+            continue
+        w.watts, w.source, w.reason = storages[name].max_charge_w, Source.BOOST, "boost"
+
+
+# -- layer 3: grid operator -----------------------------------------------------------------
+
+
+def dso_rules(t: Tick, prop: Proposal, cap_w: float | None) -> None:
+    """Hold a DSO import cap (§14a dimming, congestion): charging gives way first."""
+    if cap_w is None:
+        return
+    excess = predicted_grid_w(t, prop) - cap_w
+    for name in sorted(prop, key=lambda n: -prop[n].watts):
+        w = prop[name]
+        if excess <= 0:
+            break
+        if w.watts > 0:
+            cut = min(w.watts, excess)
+            w.watts -= cut
+            excess -= cut
+            w.source, w.reason = Source.DSO, f"grid operator caps import at {cap_w:.0f} W"
+
+
+# -- layer 4: electrical safety (last) --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Site-wide hard limits for the safety layer."""
+
+    max_import_w: float
+    max_export_w: float
+    fuse_w: float | None  # per phase
+    allow_export_from_storage: bool
+    safe_charge_w: float
+
+
+def _phase_excess(
+    t: Tick, prop: Proposal, storages: dict[str, Storage], fuse_w: float
+) -> list[float]:
+    """Per phase, predicted import minus the fuse (positive: over the fuse)."""
+    out: list[float] = []
+    for ph in (1, 2, 3):
+        measured = t.phase_w[ph - 1]
+        if measured is None:
+            out.append(-math.inf)
+            continue
+        pred = measured
+        for name, w in prop.items():
+            s = storages[name]
+            phases = s.settings.phases
+            if ph in phases:
+                lv = t.live.get(name)
+                was = lv.power_w if lv is not None and lv.online else 0.0
+                pred += (w.watts - was) / len(phases)
+        out.append(pred - fuse_w)
+    return out
+
+
+def _min_active(prop: Proposal, storages: dict[str, Storage], t: Tick, *, round_up: bool) -> None:
+    for name, w in prop.items():
+        s = storages[name]
+        m = s.settings.min_active_w
+        if abs(w.watts) >= m or w.watts == 0.0:
+            continue
+        lv = t.live.get(name)
+        if round_up and s.settings.cannot_pause and lv is not None and lv.plugged:
+            w.watts = m  # the car would end its session at 0 A
+        else:
+            w.watts = 0.0
+
+
+def safety_rules(t: Tick, prop: Proposal, storages: dict[str, Storage], lim: Limits) -> None:
+    """Device limits, SoC floor, fail-safe, V2H-only, connection limit and fuse, in that order."""
+    for name, w in prop.items():
+        s, lv = storages[name], t.live.get(name)
+        if lv is None or not controllable(s, lv):
+            w.watts, w.source, w.reason = 0.0, Source.DEVICE, "device offline or unplugged"
+            continue
+        if w.watts > s.max_charge_w:
+            w.watts, w.source, w.reason = s.max_charge_w, Source.DEVICE, "device charge limit"
+        if w.watts < 0 and not can_discharge(s, lv):
+            w.watts, w.source = 0.0, Source.MIN_SOC
+            w.reason = "SoC unknown" if lv.soc is None else f"at the {s.min_soc:.0%} minimum"
+        if w.watts < -s.max_discharge_w:
+            w.watts, w.source = -s.max_discharge_w, Source.DEVICE
+            w.reason = "device discharge limit"
+        if lv.soc is not None and lv.soc >= s.max_soc and w.watts > 0:
+            w.watts, w.source, w.reason = 0.0, Source.DEVICE, "full"
+    _min_active(prop, storages, t, round_up=True)
+    if not t.meter_ok:
+        for w in prop.values():
+            if w.watts < 0 or w.watts > lim.safe_charge_w:
+                w.watts = 0.0 if w.watts < 0 else lim.safe_charge_w
+                w.source, w.reason = Source.FAILSAFE, "meter stale: safe state"
+        _min_active(prop, storages, t, round_up=False)
+        return
+    if not lim.allow_export_from_storage:
+        _no_storage_export(t, prop)
+    _connection_limit(t, prop, storages, lim)
+    if lim.fuse_w is not None:
+        _fuse(t, prop, storages, lim.fuse_w)
+    _min_active(prop, storages, t, round_up=False)
+
+
+def _no_storage_export(t: Tick, prop: Proposal) -> None:
+    """V2H only: discharge never exceeds what the house and charging cars draw."""
+    charging = sum(w.watts for w in prop.values() if w.watts > 0)
+    room = max(0.0, t.base_w + charging)
+    discharging = -sum(w.watts for w in prop.values() if w.watts < 0)
+    if discharging <= room + 1e-9:
+        return
+    scale = room / discharging
+    for w in prop.values():
+        if w.watts < 0:
+            w.watts *= scale
+            w.source, w.reason = Source.EXPORT, "V2H only: stored energy is not exported"
+
+
+def _connection_limit(t: Tick, prop: Proposal, storages: dict[str, Storage], lim: Limits) -> None:
+    excess = predicted_grid_w(t, prop) - lim.max_import_w
+    for name in sorted(prop, key=lambda n: -prop[n].watts):
+        if excess <= 0:
+            break
+        w = prop[name]
+        if w.watts > 0:
+            cut = min(w.watts, excess)
+            w.watts -= cut
+            excess -= cut
+            w.source, w.reason = Source.FUSE, "connection import limit"
+    for name, w in prop.items():
+        if excess <= 0:
+            break
+        s, lv = storages[name], t.live[name]
+        if controllable(s, lv) and can_discharge(s, lv):
+            add = min(s.max_discharge_w + w.watts, excess)
+            if add > 0:
+                w.watts -= add
+                excess -= add
+                w.source, w.reason = Source.FUSE, "discharging to stay under the import limit"
+    over_export = -predicted_grid_w(t, prop) - lim.max_export_w
+    for w in prop.values():
+        if over_export <= 0:
+            break
+        if w.watts < 0:
+            cut = min(-w.watts, over_export)
+            w.watts += cut
+            over_export -= cut
+            w.source, w.reason = Source.FUSE, "connection export limit"
+
+
+def _fuse(t: Tick, prop: Proposal, storages: dict[str, Storage], fuse_w: float) -> None:
+    for _ in range(3):  # a device on several phases relieves all of them: re-check
+        excess = _phase_excess(t, prop, storages, fuse_w)
+        worst = max(excess)
+        if worst <= 1e-6:
+            return
+        ph = excess.index(worst) + 1
+        users = [n for n in prop if ph in storages[n].settings.phases]
+        for name in sorted(users, key=lambda n: -prop[n].watts):
+            w, n_ph = prop[name], len(storages[name].settings.phases)
+            if worst <= 0:
+                break
+            if w.watts > 0:
+                cut = min(w.watts, worst * n_ph)
+                w.watts -= cut
+                worst -= cut / n_ph
+                w.source, w.reason = Source.FUSE, f"fuse on L{ph}"
+        for name in users:
+            if worst <= 0:
+                break
+            s, lv, w = storages[name], t.live[name], prop[name]
+            if controllable(s, lv) and can_discharge(s, lv):
+                n_ph = len(s.settings.phases)
+                add = min(s.max_discharge_w + w.watts, worst * n_ph)
+                if add > 0:
+                    w.watts -= add
+                    worst -= add / n_ph
+                    w.source, w.reason = Source.FUSE, f"discharging to relieve the fuse on L{ph}"
