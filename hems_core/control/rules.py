@@ -273,10 +273,11 @@ def _min_active(prop: Proposal, storages: dict[str, Storage], t: Tick, *, round_
     for name, w in prop.items():
         s = storages[name]
         m = s.settings.min_active_w
-        if abs(w.watts) >= m or w.watts == 0.0:
-            continue
         lv = t.live.get(name)
-        if round_up and s.settings.cannot_pause and lv is not None and lv.plugged:
+        keep_going = round_up and s.settings.cannot_pause and lv is not None and lv.plugged
+        if abs(w.watts) >= m or (w.watts == 0.0 and not keep_going):
+            continue
+        if keep_going:
             w.watts = m  # the car would end its session at 0 A
         else:
             w.watts = 0.0
