@@ -102,7 +102,9 @@ def test_house_above_the_fuse_is_relieved_by_v2h_discharge() -> None:
         (2500.0, -2000.0, -2000.0),  # within the load: untouched
     ],
 )
-def test_v2h_only_never_exports_stored_energy(base_w: float, planned: float, expected: float) -> None:
+def test_v2h_only_never_exports_stored_energy(
+    base_w: float, planned: float, expected: float
+) -> None:
     s = {"car": car()}
     t = tick(base_w, {"car": Live(True, True, 0.0, 0.6)})
     prop = plan(planned)
