@@ -36,14 +36,19 @@ class HouseModel:
     pv: PowerSource | None = None
     evs: list[PowerSource] = field(default_factory=list)
     battery: PowerSource | None = None
+    #: the house load at epoch seconds ``t`` (W); replaces the sine profile when given
+    load: Callable[[float], float] | None = None
 
     def grid_w(self, t: float) -> float:
         """Grid exchange at epoch seconds ``t`` (+ import, − export)."""
         hour = (t % 86400) / 3600
-        load = (
-            self.base_load_w
-            + self.load_amplitude_w * (1 + math.sin(2 * math.pi * (hour - 13) / 24)) / 2
-        )
+        if self.load is not None:
+            load = self.load(t)
+        else:
+            load = (
+                self.base_load_w
+                + self.load_amplitude_w * (1 + math.sin(2 * math.pi * (hour - 13) / 24)) / 2
+            )
         total = load + sum(ev() for ev in self.evs)
         if self.pv is not None:
             total -= self.pv()
