@@ -125,8 +125,8 @@ def _get(data: dict[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load ``scenario.yaml`` (or the folder holding it)."""
+def load_scenario(path: str | Path, *, hours: float | None = None) -> Scenario:
+    """Load ``scenario.yaml`` (or the folder holding it); ``hours`` overrides its window."""
     path = Path(path)
     if path.is_dir():
         path = path / "scenario.yaml"
@@ -142,7 +142,7 @@ def load_scenario(path: str | Path) -> Scenario:
         start = datetime.fromisoformat(str(_get(data, "start", where))).astimezone(UTC)
         if start.minute % 15 or start.second or start.microsecond:
             raise ScenarioError(f"{where}: start must be on a clock quarter")
-        steps = int(float(_get(data, "hours", where)) * 4)
+        steps = int(float(hours if hours is not None else _get(data, "hours", where)) * 4)
         times = [start + i * STEP for i in range(steps)]
         folder = path.parent
         spot_mwh = _read_series(folder / data["prices"], "price_eur_mwh")
