@@ -185,6 +185,17 @@ class WearModel:
         return tuple(r * j / n * ((i / j) ** k - ((i - 1) / j) ** k) for i in range(1, j + 1))
 
 
+class _ChemistryWear(WearModel):
+    """Type of :data:`CHEMISTRY_WEAR` (never left in a constructed asset)."""
+
+
+#: Default of ``Ev.wear``/``HomeBattery.wear``: a placeholder that construction replaces by the
+#: asset's chemistry wear (:func:`default_wear`). A plain ``WearModel()`` is not it: that one
+#: stays and means zero wear cost, on purpose. (A sentinel rather than ``None`` keeps the
+#: field typed ``WearModel`` for every reader.)
+CHEMISTRY_WEAR: WearModel = _ChemistryWear()
+
+
 @dataclass(frozen=True)
 class Grid:
     """The grid connection.
@@ -257,7 +268,9 @@ class Ev:
     min_soc: float = 0.1
     max_soc: float = 1.0
     chemistry: Chemistry = Chemistry.NMC
-    wear: WearModel = field(default_factory=WearModel)
+    #: Default: this chemistry's wear (:func:`default_wear`), resolved at construction.
+    #: Pass ``WearModel()`` explicitly for a zero-cost battery.
+    wear: WearModel = CHEMISTRY_WEAR
     trips: tuple[Trip, ...] = ()
     v2h_budget_kwh: float | None = None
 
@@ -275,6 +288,7 @@ class Ev:
             raise ModelError(f"Ev[{self.name}].min_soc must not exceed max_soc")
         if self.v2h_budget_kwh is not None:
             _nonneg(f"Ev[{self.name}].v2h_budget_kwh", self.v2h_budget_kwh)
+        _resolve_wear(self, f"Ev[{self.name}]")
         for trip in self.trips:
             if trip.energy_kwh > self.capacity_kwh:
                 raise ModelError(f"Ev[{self.name}]: trip energy exceeds the capacity")
@@ -296,7 +310,8 @@ class HomeBattery:
     reserve_soc: float = 0.1
     max_soc: float = 1.0
     chemistry: Chemistry = Chemistry.LFP
-    wear: WearModel = field(default_factory=WearModel)
+    #: Default: this chemistry's wear, as for :class:`Ev`.
+    wear: WearModel = CHEMISTRY_WEAR
     name: str = "battery"
 
     def __post_init__(self) -> None:
@@ -309,6 +324,29 @@ class HomeBattery:
         _fraction("HomeBattery.max_soc", self.max_soc)
         if self.reserve_soc > self.max_soc:
             raise ModelError("HomeBattery.reserve_soc must not exceed max_soc")
+        _resolve_wear(self, "HomeBattery")
+
+
+def default_wear(chemistry: Chemistry, max_charge_kw: float, max_discharge_kw: float) -> WearModel:
+    """The wear an asset gets when none is given: :meth:`WearModel.for_chemistry` defaults.
+
+    Zero wear is a trap (a plan without wear cost cycles the battery for a cent of spread),
+    so it must be asked for explicitly with ``WearModel()``. The quadratic term is scaled to
+    the larger of the two power limits; an asset that cannot move power gets 1 kW (the term
+    then never applies).
+    """
+    power = max(max_charge_kw, max_discharge_kw)
+    return WearModel.for_chemistry(chemistry, max_power_kw=power if power > 0 else 1.0)
+
+
+def _resolve_wear(asset: Ev | HomeBattery, who: str) -> None:
+    if not isinstance(asset.chemistry, Chemistry):
+        raise ModelError(f"{who}.chemistry must be a Chemistry, got {asset.chemistry!r}")
+    if isinstance(asset.wear, _ChemistryWear):
+        wear = default_wear(asset.chemistry, asset.max_charge_kw, asset.max_discharge_kw)
+        object.__setattr__(asset, "wear", wear)  # frozen dataclass: resolved once, here
+    elif not isinstance(asset.wear, WearModel):
+        raise ModelError(f"{who}.wear must be a WearModel, got {asset.wear!r}")
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,10 @@ class PeakTracker:
         self._mtz = _zone(monthly.tz, "MonthlyPeakTariff.tz") if monthly else self._tz
         self._stz = _zone(top.tz, "TopPeaksTariff.tz") if top else self._tz
         self._top = top
-        self._max_gap_s = check_positive("PeakTracker.max_gap_s", max_gap_s)
-        self._max_import_w = check_positive("PeakTracker.max_import_w", max_import_w)
+        self._max_gap_s = check_positive("PeakTracker.max_gap_s", max_gap_s, PeakTrackerError)
+        self._max_import_w = check_positive(
+            "PeakTracker.max_import_w", max_import_w, PeakTrackerError
+        )
         if not isinstance(keep_months, int) or keep_months < 1:
             raise PeakTrackerError(f"PeakTracker.keep_months must be an int >= 1: {keep_months!r}")
         self._keep = keep_months

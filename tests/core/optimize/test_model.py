@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from hems_core.model import Chemistry, Ev, Grid, ModelError, MonthlyPeakTariff, Trip, WearModel
-from hems_core.optimize import InputError, Inputs, State
+from hems_core.model import (
+    Chemistry,
+    Ev,
+    Grid,
+    HomeBattery,
+    ModelError,
+    MonthlyPeakTariff,
+    Site,
+    Trip,
+    WearModel,
+)
+from hems_core.optimize import InputError, Inputs, Planner, State, available_backends
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
@@ -74,3 +85,43 @@ def test_inputs_validation() -> None:
         Inputs(T0, np.zeros(193), np.zeros(193), np.zeros(193), np.zeros(193))
     with pytest.raises(InputError):
         State(ev_soc={"a": 1.5})
+
+
+def test_wear_defaults_to_the_chemistry() -> None:
+    """No ``wear=`` means the chemistry's wear (never zero); ``WearModel()`` stays zero."""
+    ev = Ev(name="car", capacity_kwh=60.0, max_charge_kw=11.0, max_discharge_kw=7.0)
+    assert ev.wear == WearModel.for_chemistry(Chemistry.NMC, max_power_kw=11.0)
+    lfp = Ev(name="car", capacity_kwh=60.0, max_charge_kw=7.0, max_discharge_kw=11.0,
+             chemistry=Chemistry.LFP)  # fmt: skip
+    assert lfp.wear == WearModel.for_chemistry(Chemistry.LFP, max_power_kw=11.0)
+    bat = HomeBattery(capacity_kwh=10.0, max_charge_kw=5.0, max_discharge_kw=5.0)
+    assert bat.wear == WearModel.for_chemistry(Chemistry.LFP, max_power_kw=5.0)
+    assert bat.wear.throughput_eur_per_kwh > 0
+    nmc = HomeBattery(capacity_kwh=10.0, max_charge_kw=5.0, max_discharge_kw=5.0,
+                      chemistry=Chemistry.NMC)  # fmt: skip
+    assert nmc.wear == WearModel.for_chemistry(Chemistry.NMC, max_power_kw=5.0)
+    zero = Ev(name="car", capacity_kwh=60.0, max_charge_kw=11.0, wear=WearModel())
+    assert zero.wear == WearModel()
+    assert replace(ev, trips=()).wear == ev.wear  # copies keep the resolved model
+    idle = Ev(name="car", capacity_kwh=60.0, max_charge_kw=0.0)  # no power: still valid
+    assert idle.wear.throughput_eur_per_kwh > 0
+    with pytest.raises(ModelError, match="wear"):
+        Ev(name="car", capacity_kwh=60.0, max_charge_kw=11.0, wear=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_default_wear_stops_cycling_for_a_cent(backend: str) -> None:
+    """A lossless battery and a 1-cent spread: zero wear cycles it, the default does not."""
+    n = 32
+    price = np.where(np.arange(n) // 4 % 2 == 0, 0.20, 0.21)  # hourly cheap / dear
+    inputs = Inputs(T0, price, np.zeros(n), np.full(n, 1.0), np.zeros(n),
+                    terminal_value_eur_per_kwh=0.20)  # fmt: skip
+    kw: dict[str, object] = {"charge_efficiency": 1.0, "discharge_efficiency": 1.0}
+    default = HomeBattery(10.0, 5.0, 5.0, **kw)  # type: ignore[arg-type]
+    zero = HomeBattery(10.0, 5.0, 5.0, wear=WearModel(), **kw)  # type: ignore[arg-type]
+    moved = {}
+    for name, bat in (("default", default), ("zero", zero)):
+        plan = Planner(Site(battery=bat), backend=backend).solve(inputs, State(battery_soc=0.5))
+        moved[name] = float(sum(plan.asset("battery").discharge_kwh))
+    assert moved["zero"] > 2.0
+    assert moved["default"] < 0.1
