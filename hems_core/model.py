@@ -427,8 +427,18 @@ class Site:
     load: Load = field(default_factory=Load)
     peak_tariff: MonthlyPeakTariff | None = None
     top_peaks_tariff: TopPeaksTariff | None = None
+    #: Where stored energy may go. ``False`` (default, "V2H only"): EV and home-battery
+    #: discharge, and imported energy, only serve the house and charging; grid export never
+    #: exceeds the PV produced in the step (warranties, grid codes, the end of Dutch net
+    #: metering in 2027). ``True`` allows exporting stored energy (V2G, battery arbitrage).
+    allow_export_from_storage: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.allow_export_from_storage, bool):
+            raise ModelError(
+                "Site.allow_export_from_storage must be a bool, "
+                f"got {self.allow_export_from_storage!r}"
+            )
         names = [ev.name for ev in self.evs]
         if len(set(names)) != len(names):
             raise ModelError("Site.evs must have unique names")

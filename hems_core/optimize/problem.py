@@ -268,6 +268,14 @@ class Structure:
         a.diag(self.bal_rows, self.over, 1.0)
         a.diag(self.bal_rows, self.exp, -1.0)
         a.diag(self.bal_rows, self.cur, -1.0)
+        #: "V2H only" (``Site.allow_export_from_storage`` False): ``export + curtail <= pv``
+        #: per step, i.e. export never exceeds the PV actually produced, so storage discharge
+        #: and import only serve load and charging. The PV forecast is the row's upper bound.
+        self.export_rows: slice | None = None
+        if not site.allow_export_from_storage:
+            self.export_rows = r.block(n, series=True)
+            a.diag(self.export_rows, self.exp, 1.0)
+            a.diag(self.export_rows, self.cur, 1.0)
 
         self.stores: list[StorageLayout] = []
         assets: list[tuple[Literal["ev", "battery"], Ev | HomeBattery]] = [
@@ -405,6 +413,10 @@ class Structure:
             q[self.cur] = FORCED_CURTAIL_EUR_PER_KWH
         q[self.imp] = inputs.import_price
         q[self.exp] = -inputs.export_price
+        if self.export_rows is not None:
+            hi[self.export_rows] = pv_e
+            # Implied by the row; as a bound it also keeps clipped (repaired) exports in reach.
+            ub[self.exp] = np.minimum(ub[self.exp], pv_e)
         lo[self.bal_rows] = hi[self.bal_rows] = inputs.load_kw * dt - pv_e
         # More load than the limit can carry even with PV: the excess may be imported, at a
         # penalty. Zero price where it is not allowed, so the penalty never sets ``|q|``.
@@ -590,14 +602,73 @@ class Structure:
         bounds, energies integrated from them (powers trimmed where an energy bound would be
         crossed), DoD slices refilled to the energy, grid import/export absorbing the balance,
         every epigraph variable set to exactly the least value its rows allow — the result
-        satisfies every row to rounding. Families this does not model (Swedish top-k, the
-        V2H budget) are checked, and any violation returns None (keep the solver's point).
+        satisfies every row to rounding. Under "V2H only" discharge is first capped at what
+        the load and the charging absorb, and import passed through to export is netted.
+        Families this does not model (Swedish top-k, the V2H budget) are checked, and any
+        violation returns None (keep the solver's point).
         """
         if self.top is not None:
             return None
-        out = np.clip(x, nums.lb, nums.ub)
+        clipped = np.clip(x, nums.lb, nums.ub)
+        out = clipped.copy()
         lb, ub = nums.lb, nums.ub
-        flow = np.zeros(self.steps)  # sum of charge - discharge over assets, per step
+        flow, charged = self._replay_stores(out, nums, None)
+        if self.export_rows is not None:
+            # V2H only: storage may discharge into the load and into charging, nothing more
+            # (the export row in flow terms). Where the replay discharges more, replay again
+            # with discharge capped at the load plus what the first replay charges.
+            load_e = nums.l[self.bal_rows] + nums.u[self.export_rows]
+            if np.any(-flow > load_e):
+                out = clipped.copy()
+                flow, _ = self._replay_stores(out, nums, load_e + charged)
+        # Grid: import (within and above the limit) - export - curtailment = load - pv + flows.
+        imp = out[self.imp] + out[self.over]
+        delta = nums.l[self.bal_rows] + flow + out[self.cur] - (imp - out[self.exp])
+        less_exp = np.minimum(out[self.exp], np.maximum(delta, 0.0))
+        less_imp = np.minimum(imp, np.maximum(-delta, 0.0))
+        out[self.exp] -= less_exp
+        imp = imp - less_imp + np.maximum(delta - less_exp, 0.0)
+        out[self.exp] += np.maximum(-delta - less_imp, 0.0)
+        out[self.imp] = np.minimum(imp, ub[self.imp])
+        out[self.over] = imp - out[self.imp]  # beyond the limit (checked against its bound)
+        spill = np.maximum(out[self.exp] - ub[self.exp], 0.0)  # curtail instead
+        out[self.exp] -= spill
+        out[self.cur] += spill
+        if self.export_rows is not None:
+            # What still exceeds the PV is import passed straight through: net it.
+            passed = np.maximum(out[self.exp] + out[self.cur] - nums.u[self.export_rows], 0.0)
+            passed = np.minimum(passed, np.minimum(out[self.exp], out[self.imp]))
+            out[self.exp] -= passed
+            out[self.imp] -= passed
+        # Epigraph variables: exactly the least value their rows allow.
+        var, row, coef = self._epi
+        if var.shape[0]:
+            out[var] = 0.0
+            rest = self.A.dot(out)[row]
+            need = np.where(np.isfinite(nums.l[row]), (nums.l[row] - rest) / coef, -INF)
+            least = lb.copy()
+            np.maximum.at(least, var, need)
+            out[var] = least[var]
+        act = self.A.dot(out)
+        tol = 1e-7
+        if (
+            np.any(act < nums.l - tol)
+            or np.any(act > nums.u + tol)
+            or np.any(out < lb - tol)
+            or np.any(out > ub + tol)
+        ):
+            return None
+        return out
+
+    def _replay_stores(
+        self, out: FloatArray, nums: Numbers, room: FloatArray | None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Storage part of :meth:`repair` (in place on ``out``): per-step net flow (charge -
+        discharge) and charge, summed over assets. ``room`` caps the summed discharge."""
+        lb, ub = nums.lb, nums.ub
+        flow = np.zeros(self.steps)
+        charged = np.zeros(self.steps)
+        room = None if room is None else room.copy()
         for st in self.stores:
             assert st.dyn_rows is not None
             ch, dis = out[st.ch].copy(), out[st.dis].copy()
@@ -613,6 +684,10 @@ class Structure:
             less_ch = np.minimum(ch, down / ec)
             ch = np.clip(ch - less_ch + (up - less_dis / ed) / ec, lb[st.ch], ub[st.ch])
             dis = np.clip(dis - less_dis + (down - less_ch * ec) * ed, lb[st.dis], ub[st.dis])
+            if room is not None:
+                dis = np.minimum(dis, np.maximum(room, 0.0))
+                room = room - dis
+            charged += ch
             e = np.cumsum(rhs + ec * ch - dis / ed)
             e_lo, e_hi = lb[st.e], ub[st.e]
             if np.any(e > e_hi) or np.any(e < e_lo):
@@ -646,38 +721,7 @@ class Structure:
                     add = np.clip(resid, lb[se] - out[se], ub[se] - out[se])
                     out[se] += add
                     resid -= add
-        # Grid: import (within and above the limit) - export - curtailment = load - pv + flows.
-        imp = out[self.imp] + out[self.over]
-        delta = nums.l[self.bal_rows] + flow + out[self.cur] - (imp - out[self.exp])
-        less_exp = np.minimum(out[self.exp], np.maximum(delta, 0.0))
-        less_imp = np.minimum(imp, np.maximum(-delta, 0.0))
-        out[self.exp] -= less_exp
-        imp = imp - less_imp + np.maximum(delta - less_exp, 0.0)
-        out[self.exp] += np.maximum(-delta - less_imp, 0.0)
-        out[self.imp] = np.minimum(imp, ub[self.imp])
-        out[self.over] = imp - out[self.imp]  # beyond the limit (checked against its bound)
-        spill = np.maximum(out[self.exp] - ub[self.exp], 0.0)  # curtail instead
-        out[self.exp] -= spill
-        out[self.cur] += spill
-        # Epigraph variables: exactly the least value their rows allow.
-        var, row, coef = self._epi
-        if var.shape[0]:
-            out[var] = 0.0
-            rest = self.A.dot(out)[row]
-            need = np.where(np.isfinite(nums.l[row]), (nums.l[row] - rest) / coef, -INF)
-            least = lb.copy()
-            np.maximum.at(least, var, need)
-            out[var] = least[var]
-        act = self.A.dot(out)
-        tol = 1e-7
-        if (
-            np.any(act < nums.l - tol)
-            or np.any(act > nums.u + tol)
-            or np.any(out < lb - tol)
-            or np.any(out > ub + tol)
-        ):
-            return None
-        return out
+        return flow, charged
 
     # ------------------------------------------------------------------ warm start
     def shift(self, x: FloatArray, by: int, *, rows: bool = False) -> FloatArray:

@@ -92,6 +92,9 @@ def reference_solve(site: Site, inputs: Inputs, state: State, solver: str = "CLA
             if a.v2h_budget_kwh is not None:
                 cons += [cp.sum(dis) <= a.v2h_budget_kwh]
     cons += [net == 0]
+    if not site.allow_export_from_storage:
+        # V2H only: what is exported is PV that was produced and not curtailed.
+        cons += [exp_ <= pv_e - cur]
 
     pt = site.peak_tariff
     if pt is not None:

@@ -95,6 +95,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Site, Inputs, State]:
         top_peaks_tariff=(
             TopPeaksTariff(eur_per_kw_month=8.0, night_weight=0.5) if tariff == "sweden" else None
         ),
+        allow_export_from_storage=draw(st.booleans()),
     )
     state = State(
         ev_soc=soc,
@@ -146,6 +147,8 @@ def _check_plan(site: Site, inputs: Inputs, state: State, plan: Plan) -> None:
     assert np.all(over <= np.maximum(inputs.load_kw - pv_kw - site.grid.max_import_kw, 0) + TOL)
     assert np.all(exp <= site.grid.export_limit_kw + TOL)
     assert np.all(np.minimum(imp, exp) <= TOL), "import and export at once"
+    if not site.allow_export_from_storage:  # V2H only: export is PV produced in the step
+        assert np.all(exp <= pv_kw - np.array(plan.pv_curtail_kw) + TOL), "stored energy exported"
     total = imp - exp + pv_kw - np.array(plan.pv_curtail_kw)
     for a in plan.assets:
         pw = np.array(a.power_kw)
