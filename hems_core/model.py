@@ -351,13 +351,18 @@ def _resolve_wear(asset: Ev | HomeBattery, who: str) -> None:
 
 @dataclass(frozen=True)
 class Pv:
-    """PV array; its forecast comes per solve. ``curtailable``: the inverter accepts a limit."""
+    """PV array; its forecast comes per solve. ``curtailable``: the inverter accepts a limit.
 
-    peak_kw: float
+    ``peak_kw`` is informational only: the optimiser never reads it (the forecast carries the
+    power), and it may go away, so callers should not depend on it.
+    """
+
+    peak_kw: float | None = None
     curtailable: bool = True
 
     def __post_init__(self) -> None:
-        _nonneg("Pv.peak_kw", self.peak_kw)
+        if self.peak_kw is not None:
+            _nonneg("Pv.peak_kw", self.peak_kw)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def case_a_site(start: datetime) -> Site:
         grid=Grid(import_limit_kw=17.0, export_limit_kw=10.0, fuse_kw=17.0),
         evs=(ev,),
         battery=battery,
-        pv=Pv(peak_kw=6.0),
+        pv=Pv(),
         peak_tariff=MonthlyPeakTariff.flanders(53.0),
     )
 
@@ -137,7 +137,7 @@ def case_b_site(start: datetime, evs: int = 10) -> Site:
     return Site(
         grid=Grid(import_limit_kw=50.0, export_limit_kw=30.0),
         evs=tuple(cars),
-        pv=Pv(peak_kw=20.0),
+        pv=Pv(),
         peak_tariff=MonthlyPeakTariff(eur_per_kw_month=4.0),
     )
 

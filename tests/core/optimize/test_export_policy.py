@@ -50,9 +50,9 @@ def _site(storage: str, allow: bool | None) -> Site:
     if storage == "ev":
         ev = Ev(name="car", capacity_kwh=60.0, max_charge_kw=11.0, max_discharge_kw=11.0,
                 min_soc=0.2)  # fmt: skip
-        return Site(grid=grid, evs=(ev,), pv=Pv(peak_kw=3.0), **kwargs)  # type: ignore[arg-type]
+        return Site(grid=grid, evs=(ev,), pv=Pv(), **kwargs)  # type: ignore[arg-type]
     bat = HomeBattery(capacity_kwh=10.0, max_charge_kw=5.0, max_discharge_kw=5.0)
-    return Site(grid=grid, battery=bat, pv=Pv(peak_kw=3.0), **kwargs)  # type: ignore[arg-type]
+    return Site(grid=grid, battery=bat, pv=Pv(), **kwargs)  # type: ignore[arg-type]
 
 
 def _state(storage: str) -> State:

@@ -90,7 +90,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Site, Inputs, State]:
         grid=Grid(import_limit_kw=import_limit, export_limit_kw=draw(st.floats(0, 10))),
         evs=tuple(evs),
         battery=battery,
-        pv=Pv(peak_kw=6.0, curtailable=draw(st.booleans())),
+        pv=Pv(curtailable=draw(st.booleans())),
         peak_tariff=MonthlyPeakTariff.flanders(50.0) if tariff == "flanders" else None,
         top_peaks_tariff=(
             TopPeaksTariff(eur_per_kw_month=8.0, night_weight=0.5) if tariff == "sweden" else None
