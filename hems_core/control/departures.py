@@ -5,8 +5,9 @@
 1. a one-off change for that date (:meth:`set_once`): another time, or no departure at all;
    forgotten once it has passed;
 2. the weekly default for the weekday (``weekly``: ``{0: (time(7, 30), 0.8), ...}``, 0 = Monday);
-3. a learnt habit for the weekday: the median of the last ``learn_window`` unplug times seen on
-   that weekday (:meth:`observe_unplug`), once there are ``min_observations`` of them.
+3. a learnt habit for the weekday: the median of the last ``learn_window`` first-unplug-of-the-day
+   times seen on that weekday (:meth:`observe_unplug`), once there are ``min_observations`` of
+   them; an unplug followed by a plug-in within 10 minutes is not a departure.
 
 Times are local wall-clock times in ``tz`` (a 07:30 departure stays at 07:30 on DST days; a time
 the spring change skips resolves to the same instant one hour later, as ``zoneinfo`` does).
@@ -124,6 +125,8 @@ class DepartureSchedule:
         self._away: list[deque[float]] = [deque(maxlen=learn_window) for _ in range(7)]
         self._kwh: list[deque[float]] = [deque(maxlen=learn_window) for _ in range(7)]
         self._last_unplug: datetime | None = None
+        self._dep_day: date | None = None  # local date of the last departure learnt
+        self._dep_counted = False  # whether the last unplug was learnt as a departure
         if snapshot is not None:
             self._load(snapshot)
 
@@ -176,8 +179,13 @@ class DepartureSchedule:
     def observe_unplug(self, when: datetime) -> None:
         """The car left (or was unplugged) at ``when``: one observation of that weekday's habit."""
         local = check_aware("observe_unplug: when", when, DepartureError).astimezone(self._tz)
-        self._dep[local.weekday()].append(_minutes(local.time()))
         self._last_unplug = when.astimezone(UTC)
+        if self._dep_day == local.date():
+            self._dep_counted = False
+            return  # a second trip that day: the habit is the first departure
+        self._dep[local.weekday()].append(_minutes(local.time()))
+        self._dep_day = local.date()
+        self._dep_counted = True
 
     def observe_plug(self, when: datetime, energy_kwh: float | None = None) -> None:
         """The car is back at ``when`` (``energy_kwh``: what the trip used, if known)."""
@@ -191,9 +199,14 @@ class DepartureSchedule:
         if left is None:
             return
         away = now - left
+        wd = left.astimezone(self._tz).weekday()
+        if away < _MIN_ABSENCE and self._dep_counted and self._dep[wd]:
+            # unplugged and plugged straight back: not a departure either
+            self._dep[wd].pop()
+            self._dep_day = None
+            self._dep_counted = False
         if not _MIN_ABSENCE <= away <= _MAX_ABSENCE:
             return
-        wd = left.astimezone(self._tz).weekday()
         self._away[wd].append(away.total_seconds())
         if energy_kwh is not None:
             self._kwh[wd].append(energy_kwh)
@@ -339,6 +352,8 @@ class DepartureSchedule:
             "absence_s": [list(d) for d in self._away],
             "trip_kwh": [list(d) for d in self._kwh],
             "last_unplug": None if self._last_unplug is None else self._last_unplug.isoformat(),
+            "departure_day": None if self._dep_day is None else self._dep_day.isoformat(),
+            "departure_counted": self._dep_counted,
         }
 
     @classmethod
@@ -368,6 +383,9 @@ class DepartureSchedule:
             ]
             lu = s["last_unplug"]
             last = None if lu is None else datetime.fromisoformat(lu)
+            dd = s["departure_day"]
+            dep_day = None if dd is None else date.fromisoformat(dd)
+            dep_counted = bool(s["departure_counted"])
         except DepartureError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
@@ -384,3 +402,4 @@ class DepartureSchedule:
             for q, values in zip(store, days, strict=True):
                 q.extend(values)
         self._last_unplug = None if last is None else last.astimezone(UTC)
+        self._dep_day, self._dep_counted = dep_day, dep_counted

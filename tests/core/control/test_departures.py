@@ -140,6 +140,17 @@ def test_learnt_habit_for_a_day_without_default() -> None:
     sched.observe_unplug(datetime(2026, 3, 8, 12, 0, tzinfo=BXL))
     sched.observe_plug(datetime(2026, 3, 8, 12, 2, tzinfo=BXL))
     assert len(sched.snapshot()["absence_s"][6]) == 0
+    assert len(sched.snapshot()["departures_min"][6]) == 0  # nor about departures
+
+
+def test_only_the_first_departure_of_a_day_is_a_habit() -> None:
+    sched = DepartureSchedule({}, "Europe/Brussels")
+    for d in (date(2026, 2, 21), date(2026, 2, 28), date(2026, 3, 7)):  # Saturdays
+        for leave, back in ((time(8, 0), time(12, 0)), (time(19, 0), time(23, 0))):
+            sched.observe_unplug(datetime.combine(d, leave, tzinfo=BXL))
+            sched.observe_plug(datetime.combine(d, back, tzinfo=BXL))
+    assert sched.learnt_departure(5) == time(8, 0)  # not the median of 08:00 and 19:00
+    assert sched.typical_absence(5) == timedelta(hours=4)
 
 
 def test_trips_while_the_car_is_away() -> None:
