@@ -91,13 +91,22 @@ class EnergyCounter:
         """Fold one device reading in (power + into the device, - out of it; counters in kWh)."""
         if now.tzinfo is None:
             raise EnergyCounterError(f"EnergyCounter.observe: now must be timezone-aware: {now!r}")
+        self.observe_s(now.timestamp(), power_w, counter_in_kwh, counter_out_kwh)
+
+    def observe_s(
+        self,
+        t: float,
+        power_w: float,
+        counter_in_kwh: float | None = None,
+        counter_out_kwh: float | None = None,
+    ) -> None:
+        """:meth:`observe` with ``now`` as epoch seconds."""
         if not math.isfinite(power_w):
             raise EnergyCounterError(f"EnergyCounter.observe: power_w must be finite: {power_w!r}")
         if counter_in_kwh is not None and not math.isfinite(counter_in_kwh):
             counter_in_kwh = None
         if counter_out_kwh is not None and not math.isfinite(counter_out_kwh):
             counter_out_kwh = None
-        t = now.timestamp()
         last = self._last_t
         if last is not None and t < last:
             self.out_of_order += 1

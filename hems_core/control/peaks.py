@@ -143,11 +143,14 @@ class PeakTracker:
         """
         if now.tzinfo is None:
             raise PeakTrackerError(f"PeakTracker.observe: now must be timezone-aware: {now!r}")
+        self.observe_s(now.timestamp(), import_w, energy_import_kwh)
+
+    def observe_s(self, t: float, import_w: float, energy_import_kwh: float | None = None) -> None:
+        """:meth:`observe` with ``now`` as epoch seconds (for a core that keeps time as floats)."""
         if not math.isfinite(import_w):
             raise PeakTrackerError(
                 f"PeakTracker.observe: import_w must be finite, got {import_w!r}"
             )
-        t = now.timestamp()
         p = import_w if import_w > 0.0 else 0.0
         c = energy_import_kwh
         if c is not None and not math.isfinite(c):
@@ -280,10 +283,13 @@ class PeakTracker:
 
         Past the last reading, its power is taken as held until ``now`` (at most ``max_gap_s``).
         """
+        return self.quarter_energy_kwh_s(now.timestamp())
+
+    def quarter_energy_kwh_s(self, t: float) -> float:
+        """:meth:`quarter_energy_kwh` at epoch seconds ``t``."""
         last = self._last_t
         if last is None:
             return 0.0
-        t = now.timestamp()
         qs = t - t % _Q
         if qs == self._q_start:
             e = self._q_kwh
@@ -311,9 +317,12 @@ class PeakTracker:
         ``(budget_kw * 0.25 h - energy so far) / time left``, never below 0 and at most ``max_w``
         (close to the boundary the quotient grows without bound).
         """
-        t = now.timestamp()
+        return self.allowed_import_w_s(now.timestamp(), budget_kw, max_w)
+
+    def allowed_import_w_s(self, t: float, budget_kw: float, max_w: float = math.inf) -> float:
+        """:meth:`allowed_import_w` at epoch seconds ``t``."""
         left = _Q - t % _Q
-        room = budget_kw * (_Q / 3600.0) - self.quarter_energy_kwh(now)
+        room = budget_kw * (_Q / 3600.0) - self.quarter_energy_kwh_s(t)
         if room <= 0.0:
             return 0.0
         w = room * 3.6e6 / left

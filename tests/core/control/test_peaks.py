@@ -311,3 +311,14 @@ def test_energy_is_conserved_across_quarter_boundaries(steps: list[tuple[int, fl
             t += timedelta(seconds=dt)
     assert tr.closed_kwh + tr.quarter_energy_kwh(t) == pytest.approx(total, rel=1e-9, abs=1e-12)
     assert tr.month_peak_kw / 4 <= tr.closed_kwh + 1e-12
+
+
+def test_epoch_second_variants_match() -> None:
+    a, b = PeakTracker("Europe/Brussels"), PeakTracker("Europe/Brussels")
+    for i in range(0, 700, 7):
+        t = T0 + timedelta(seconds=i)
+        a.observe(t, 2500.0 + i, 3.0 + i / 3600)
+        b.observe_s(t.timestamp(), 2500.0 + i, 3.0 + i / 3600)
+    t = T0 + timedelta(seconds=701)
+    assert a.quarter_energy_kwh(t) == b.quarter_energy_kwh_s(t.timestamp()) > 0
+    assert a.allowed_import_w(t, 4.0, 9e3) == b.allowed_import_w_s(t.timestamp(), 4.0, 9e3)
