@@ -342,6 +342,15 @@ class PeakTracker:
         return None if s is None else datetime.fromtimestamp(s, UTC)
 
     @property
+    def quarter_unmetered_s(self) -> float:
+        """Seconds of the running quarter (up to the last reading) with no energy measured.
+
+        Time before the first reading and gaps beyond ``max_gap_s``: the quarter's energy is a
+        lower bound by about this much time at the real power.
+        """
+        return self._q_gap_s
+
+    @property
     def previous_peaks_kw(self) -> tuple[float, ...]:
         """The last completed months' peaks, oldest first (0 for months without readings)."""
         return tuple(self._prev_peaks)

@@ -130,6 +130,10 @@ def test_gap_is_capped_and_recorded() -> None:
     assert tr.quarter_energy_kwh(T0 + timedelta(minutes=5)) == pytest.approx(0.05)
     assert tr.gaps == 1
     assert tr.gap_s == pytest.approx(240.0)
+    assert tr.quarter_unmetered_s == pytest.approx(240.0)
+    late = PeakTracker("Europe/Brussels")
+    late.observe(T0 + timedelta(minutes=6), 1000.0)  # started 6 min into the quarter
+    assert late.quarter_unmetered_s == pytest.approx(360.0)
     # a counter delta over the same silence is real energy and is used in full
     tc = PeakTracker("Europe/Brussels")
     tc.observe(T0, 3000.0, 10.0)
