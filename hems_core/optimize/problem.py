@@ -415,7 +415,9 @@ class Structure:
         q[self.exp] = -inputs.export_price
         if self.export_rows is not None:
             hi[self.export_rows] = pv_e
-            # Implied by the row; as a bound it also keeps clipped (repaired) exports in reach.
+            # Implied by the row, but a bound is met exactly by OSQP (rows only to its
+            # tolerance; without it OSQP plans of a PV-less battery site drifted by 1e-2 kWh)
+            # and repair's clipping keeps exports within it.
             ub[self.exp] = np.minimum(ub[self.exp], pv_e)
         lo[self.bal_rows] = hi[self.bal_rows] = inputs.load_kw * dt - pv_e
         # More load than the limit can carry even with PV: the excess may be imported, at a

@@ -40,7 +40,8 @@ def reference_solve(site: Site, inputs: Inputs, state: State, solver: str = "CLA
     exp_, cur = cp.Variable(n), cp.Variable(n)
     # Import above the limit (bounded to where the load minus PV alone exceeds it), penalised.
     cons += [within >= 0, within <= nums.ub[s.imp], over >= 0, over <= nums.ub[s.over]]
-    cons += [exp_ >= 0, exp_ <= nums.ub[s.exp], cur >= 0, cur <= nums.ub[s.cur]]
+    # Its own export bound (the QP also caps export at the PV under V2H only: not copied).
+    cons += [exp_ >= 0, exp_ <= site.grid.export_limit_kw * dt, cur >= 0, cur <= nums.ub[s.cur]]
     imp = within + over
     pv_e = inputs.pv_kw * dt if site.pv is not None else np.zeros(n)
     net = imp - exp_ - cur + pv_e - inputs.load_kw * dt
