@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from hems_core.control.peaks import PeakTracker, PeakTrackerError
 from hems_core.model import MonthlyPeakTariff, TopPeaksTariff
 from hems_core.optimize.inputs import State
-from hems_core.tariffs.capacity import quarters_from_power
+from hems_core.tariffs.capacity import (
+    PowerWindow,
+    SwedishPowerTariff,
+    quarters_from_power,
+    update_sweden,
+)
 
 BXL = ZoneInfo("Europe/Brussels")
 STO = ZoneInfo("Europe/Stockholm")
@@ -326,3 +331,20 @@ def test_epoch_second_variants_match() -> None:
     t = T0 + timedelta(seconds=701)
     assert a.quarter_energy_kwh(t) == b.quarter_energy_kwh_s(t.timestamp()) > 0
     assert a.allowed_import_w(t, 4.0, 9e3) == b.allowed_import_w_s(t.timestamp(), 4.0, 9e3)
+
+
+def test_swedish_fields_match_update_sweden() -> None:
+    """Daily weighted hourly peaks agree with the batch function in tariffs.capacity."""
+    rng = np.random.default_rng(11)
+    t0 = int(datetime(2026, 1, 12, 0, 0, tzinfo=STO).timestamp())
+    times = np.concatenate(([t0], t0 + np.cumsum(rng.integers(1, 60, size=7000))))
+    kw = rng.uniform(-2.0, 8.0, size=times.size)
+    top = TopPeaksTariff(eur_per_kw_month=8.0, night_weight=0.5)
+    tr = PeakTracker("Europe/Stockholm", top=top)
+    for s, p in zip(times.tolist(), kw.tolist(), strict=True):
+        tr.observe_s(float(s), p * 1000.0)
+    batch = SwedishPowerTariff(8.0, windows=(PowerWindow(time(22), time(6), 0.5),))
+    ref = update_sweden(None, quarters_from_power(times, kw), batch, STO)
+    f = tr.state_fields(datetime.fromtimestamp(int(times[-1]), UTC))
+    live = [*f["month_daily_peaks_kw"], f["today_peak_kw"]]
+    assert live == pytest.approx([v for _, v in ref.peaks], rel=1e-9)
