@@ -43,6 +43,9 @@ class Live:
     plugged: bool
     power_w: float
     soc: float | None
+    #: the SoC rests on a reading (now or counted on from one) or the owner's entry, not on
+    #: an assumed arrival value: only then may the device discharge
+    soc_known: bool = True
 
 
 @dataclass(slots=True)
@@ -76,7 +79,12 @@ def controllable(s: Storage, lv: Live | None) -> bool:
 
 def can_discharge(s: Storage, lv: Live, margin: float = 0.005) -> bool:
     """Discharge allowed: bidirectional, SoC known and above the owner's floor."""
-    return s.max_discharge_w > 0 and lv.soc is not None and lv.soc > s.min_soc + margin
+    return (
+        s.max_discharge_w > 0
+        and lv.soc_known
+        and lv.soc is not None
+        and lv.soc > s.min_soc + margin
+    )
 
 
 def predicted_grid_w(t: Tick, prop: Proposal) -> float:
@@ -294,7 +302,8 @@ def safety_rules(t: Tick, prop: Proposal, storages: dict[str, Storage], lim: Lim
             w.watts, w.source, w.reason = s.max_charge_w, Source.DEVICE, "device charge limit"
         if w.watts < 0 and not can_discharge(s, lv):
             w.watts, w.source = 0.0, Source.MIN_SOC
-            w.reason = "SoC unknown" if lv.soc is None else f"at the {s.min_soc:.0%} minimum"
+            known = lv.soc is not None and lv.soc_known
+            w.reason = f"at the {s.min_soc:.0%} minimum" if known else "SoC unknown"
         if w.watts < -s.max_discharge_w:
             w.watts, w.source = -s.max_discharge_w, Source.DEVICE
             w.reason = "device discharge limit"

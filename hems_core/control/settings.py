@@ -61,6 +61,7 @@ class ControlSettings:
       asked past zero before it switches between charging and discharging.
     - ``meter_timeout_s``/``device_timeout_s``: a reading older than this is stale;
       ``frozen_meter_s``: a meter whose own timestamp does not advance for this long is frozen.
+      The defaults suit DSMR 5 meters (a telegram a second); DSMR 4 (10 s) needs ~25 s.
     - ``command_ttl_s``: every setpoint expires after this (the device watchdog uses it too);
       commands are renewed at half of it.
     - ``safe_charge_w``: the charge power allowed in the fail-safe state (0 stops charging).
@@ -76,10 +77,10 @@ class ControlSettings:
     deadband_w: float = 100.0
     ramp_w_per_s: float = 2000.0
     hysteresis_w: float = 300.0
-    meter_timeout_s: float = 10.0
-    frozen_meter_s: float = 15.0
-    device_timeout_s: float = 20.0
-    command_ttl_s: float = 30.0
+    meter_timeout_s: float = 6.0
+    frozen_meter_s: float = 6.0
+    device_timeout_s: float = 6.0
+    command_ttl_s: float = 6.0
     safe_charge_w: float = 0.0
     fuse_a: float | None = None
     voltage_v: float = 230.0

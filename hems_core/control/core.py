@@ -1,0 +1,801 @@
+"""The sans-IO control core: ``observe(now, observation)`` in, commands and plan requests out.
+
+The core owns every piece of state decisions depend on (the accepted plan, the capacity-tariff
+state, energy counters and SoC estimates, boost and mode, fail-safe timers as timestamps, the
+last command per device) and never reads a clock, opens a socket, sleeps or starts a thread:
+given the same inputs it returns the same outputs. The runtime (``control.runtime``), Home
+Assistant, the demo and the backtests all drive this one object.
+
+One tick (every meter reading, 1–5 s):
+
+1. freshness: a meter reading older than ``meter_timeout_s`` or whose own timestamp stopped
+   advancing is stale; a device that has not answered within ``device_timeout_s`` is lost;
+2. state: peaks, energy counters and SoC estimates are updated from the readings;
+3. proposal: the accepted plan's step for ``now`` (one device follows the meter, the others get
+   fixed setpoints), or the rule-based fallback when no plan covers now;
+4. arbitration (``rules``): SoC floor / departure → mode / boost → DSO → safety;
+5. commands are emitted when a value changes or half the TTL has passed (renewal);
+6. a plan request is returned at every quarter boundary and on events.
+
+Plans are requests, not calls: :meth:`accept_plan` takes a finished plan only if it answers
+the newest request (or nothing usable is in force), so a newer trigger supersedes a stale solve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..model import Site
+from ..optimize.inputs import State
+from ..optimize.plan import Plan
+from ..timegrid import STEP_S, floor_quarter_s
+from .departures import DepartureSchedule
+from .energy import EnergyCounter
+from .peaks import PeakTracker
+from .planning import ActivePlan, Forecast
+from .rules import (
+    Limits,
+    Live,
+    Proposal,
+    Storage,
+    Tick,
+    Want,
+    boost_rules,
+    can_discharge,
+    controllable,
+    dso_rules,
+    follow_meter,
+    guard_peak,
+    mode_rules,
+    predicted_grid_w,
+    safety_rules,
+    smooth,
+    soc_rules,
+    surplus_charge_w,
+)
+from .settings import ControlError, ControlSettings
+from .soc import SocEstimator
+from .types import (
+    Command,
+    CommandKind,
+    Event,
+    MeterObs,
+    Mode,
+    Observation,
+    PlanRequest,
+    Source,
+    Step,
+    StorageObs,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+PV = "pv"
+
+
+def _utc(t_s: float) -> datetime:
+    return datetime.fromtimestamp(t_s, UTC)
+
+
+def _plausible(o: StorageObs) -> bool:
+    """Finite power and counters, SoC within [0, 1]: what the state keepers accept."""
+    if not math.isfinite(o.power_w) or abs(o.power_w) > 1e6:
+        return False
+    if o.soc is not None and not (math.isfinite(o.soc) and 0.0 <= o.soc <= 1.0):
+        return False
+    return all(v is None or math.isfinite(v) for v in (o.energy_in_kwh, o.energy_out_kwh))
+
+
+def _finite_meter(m: MeterObs) -> bool:
+    if not math.isfinite(m.power_w) or abs(m.power_w) > 1e6:
+        return False
+    values = (*m.phase_power_w, *m.phase_current_a, m.energy_import_kwh)
+    return all(v is None or math.isfinite(v) for v in values)
+
+
+def _discharge_eff(site: Site, name: str) -> float:
+    for ev in site.evs:
+        if ev.name == name:
+            return ev.discharge_efficiency
+    return site.battery.discharge_efficiency if site.battery is not None else 0.95
+
+
+#: Planned power below this (W) counts as idle when choosing the follower.
+IDLE_W = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Boost:
+    """The owner's boost of one car: full power until ``until`` and/or ``target_soc``."""
+
+    started: datetime
+    until: datetime | None
+    target_soc: float | None
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """The last setpoint of one device and why (for entities and diagnostics)."""
+
+    value_w: float | None
+    kind: CommandKind
+    source: Source
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CoreStatus:
+    """What the UI shows: mode, plan, fail-safe, boosts and the last setpoint per device."""
+
+    mode: Mode
+    plan_seq: int | None
+    plan_age_s: float | None
+    plan_source: str
+    failsafe: bool
+    lost_devices: tuple[str, ...]
+    boosts: Mapping[str, Boost]
+    devices: Mapping[str, DeviceStatus]
+    month_peak_kw: float
+    socs: Mapping[str, float | None]
+    energy_in_kwh: Mapping[str, float]
+    energy_out_kwh: Mapping[str, float]
+
+
+@dataclass(slots=True)
+class _Sent:
+    kind: CommandKind
+    value: float | None
+    source: Source
+    reason: str
+    at_s: float
+
+
+class ControlCore:
+    """The control decisions of one site (see the module docstring)."""
+
+    def __init__(
+        self,
+        site: Site,
+        settings: ControlSettings | None = None,
+        *,
+        departures: Mapping[str, DepartureSchedule] | None = None,
+        tz: str = "Europe/Amsterdam",
+        restore: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.site = site
+        self.settings = cfg = settings or ControlSettings()
+        self.tz = tz
+        self.storages: dict[str, Storage] = {}
+        for ev in site.evs:
+            self.storages[ev.name] = Storage(
+                ev.name, "ev", ev.capacity_kwh, ev.max_charge_kw * 1000.0,
+                ev.max_discharge_kw * 1000.0 if ev.bidirectional else 0.0,
+                ev.min_soc, ev.max_soc, ev.charge_efficiency, cfg.for_storage(ev.name),
+            )  # fmt: skip
+        if site.battery is not None:
+            b = site.battery
+            self.storages[b.name] = Storage(
+                b.name, "battery", b.capacity_kwh, b.max_charge_kw * 1000.0,
+                b.max_discharge_kw * 1000.0, b.reserve_soc, b.max_soc, b.charge_efficiency,
+                cfg.for_storage(b.name),
+            )  # fmt: skip
+        unknown = set(cfg.storage) - set(self.storages)
+        if unknown:
+            raise ControlError(f"settings.storage names unknown devices: {sorted(unknown)}")
+        if cfg.follower is not None and cfg.follower not in self.storages:
+            raise ControlError(f"settings.follower {cfg.follower!r} is not a storage device")
+        fuse_w = None if cfg.fuse_a is None else cfg.fuse_a * cfg.voltage_v
+        export_w = site.grid.export_limit_kw * 1000.0
+        if cfg.export_limit_w is not None:
+            export_w = min(export_w, cfg.export_limit_w)
+        self.limits = Limits(
+            max_import_w=site.grid.max_import_kw * 1000.0,
+            max_export_w=export_w,
+            fuse_w=fuse_w,
+            allow_export_from_storage=bool(getattr(site, "allow_export_from_storage", False)),
+            safe_charge_w=cfg.safe_charge_w,
+        )
+        restore = restore or {}
+        self.peaks = PeakTracker(
+            tz, site.peak_tariff, site.top_peaks_tariff, restore.get("peaks"),
+            max_import_w=max(60_000.0, self.limits.max_import_w * 2),
+        )  # fmt: skip
+        self.energy: dict[str, EnergyCounter] = {}
+        self.soc: dict[str, SocEstimator] = {}
+        for name, s in self.storages.items():
+            snap = restore.get("energy", {}).get(name)
+            peak_w = max(s.max_charge_w, s.max_discharge_w, 1.0)
+            self.energy[name] = EnergyCounter(peak_w, snapshot=snap)
+            self.soc[name] = SocEstimator(
+                s.capacity_kwh, s.charge_efficiency, _discharge_eff(site, name),
+                arrival_soc=s.settings.arrival_soc, snapshot=restore.get("soc", {}).get(name),
+            )  # fmt: skip
+        self.departures: dict[str, DepartureSchedule] = dict(departures or {})
+        self.mode = Mode.AUTO
+        self.boosts: dict[str, Boost] = {}
+        self.import_cap: tuple[float, float] | None = None  # (W, until epoch s)
+        self.forecast: Forecast | None = None
+        self.plan: ActivePlan | None = None
+        self._live: dict[str, Live] = {}
+        self._sent: dict[str, _Sent] = {}
+        self._triggers: list[str] = ["start"]
+        self._seq = 0
+        self._request_quarter: int | None = None
+        self._retry_at_s: float | None = None
+        self._soc_trigger_quarter: int | None = None
+        self._last_tick_s: float | None = None
+        self._last_meter_at_s: float | None = None
+        self._meter_stamp: tuple[float, float] | None = None  # (stamp, first seen at)
+        self._failsafe = False
+        self._lost: set[str] = set()
+        self._released = False
+        self._no_forecast_reported = False
+        self._request_soc: dict[str, float] = {}
+        self._dep_cache: dict[str, tuple[float, tuple[float, float] | None]] = {}
+        self._soc_known: dict[str, bool] = {}
+        self._soc_at_unplug: dict[str, float | None] = {}
+
+    # -- inputs from the owner and the outside world ----------------------------------------
+
+    def set_forecast(self, now: datetime, forecast: Forecast) -> None:
+        """New prices or forecasts: re-plan."""
+        self.forecast = forecast
+        self._no_forecast_reported = False
+        self._triggers.append(f"{forecast.source}")
+
+    def set_mode(self, now: datetime, mode: Mode | str) -> None:
+        """Change the mode (auto, charge only, solar only, off)."""
+        try:
+            new = Mode(mode)
+        except ValueError:
+            raise ControlError(f"unknown mode {mode!r}; one of {[m.value for m in Mode]}") from None
+        if new is not self.mode:
+            self.mode = new
+            self._released = False
+            self._sent.clear()
+            self._triggers.append("mode")
+
+    def start_boost(
+        self, now: datetime, name: str, *, duration: timedelta | None = None,
+        until: datetime | None = None, target_soc: float | None = None,
+        until_departure: bool = False,
+    ) -> Boost:  # fmt: skip
+        """Boost a car: full power for ``duration``, until a time, a SoC or its departure."""
+        s = self.storages.get(name)
+        if s is None or s.kind != "ev":
+            raise ControlError(f"no car named {name!r} to boost")
+        if self.mode is Mode.OFF:
+            raise ControlError("mode is off: the HEMS has handed control back; set a mode first")
+        if target_soc is not None and not 0.0 < target_soc <= 1.0:
+            raise ControlError(f"target_soc must be within (0, 1], got {target_soc!r}")
+        if duration is not None:
+            if duration <= timedelta(0):
+                raise ControlError("duration must be positive")
+            until = now + duration
+        if until_departure:
+            dep = self._next_departure(name, now.timestamp())
+            if dep is None:
+                raise ControlError(f"{name} has no departure to boost until")
+            until = datetime.fromtimestamp(dep[0], UTC)
+        if until is None and target_soc is None:
+            target_soc = s.max_soc
+        if until is not None and until <= now:
+            raise ControlError("the boost would end before it starts")
+        boost = Boost(now, until, target_soc)
+        self.boosts[name] = boost
+        self._triggers.append("boost")
+        return boost
+
+    def cancel_boost(self, now: datetime, name: str) -> bool:
+        """End a boost; False if none was running."""
+        if self.boosts.pop(name, None) is None:
+            return False
+        self._triggers.append("boost_end")
+        return True
+
+    def set_departure(
+        self, now: datetime, name: str, when: datetime | None, target_soc: float | None = None
+    ) -> None:
+        """A one-off departure change for a car (``when`` None: no departure that day)."""
+        if name not in self.storages or self.storages[name].kind != "ev":
+            raise ControlError(f"no car named {name!r}")
+        sched = self.departures.get(name)
+        if sched is None:
+            sched = self.departures[name] = DepartureSchedule(tz=self.tz)
+        if when is None:
+            sched.set_once(now, None, target_soc)
+        else:
+            sched.set_once(when, target_soc=target_soc)
+        self._dep_cache.clear()
+        self._triggers.append("departure")
+
+    def assume_soc(self, now: datetime, name: str, soc: float) -> None:
+        """The owner enters a SoC for a device that cannot read it (counted on from here)."""
+        if name not in self.soc:
+            raise ControlError(f"no storage device named {name!r}")
+        if not isinstance(soc, int | float) or not 0.0 <= soc <= 1.0:
+            raise ControlError(f"soc must be within [0, 1], got {soc!r}")
+        self.soc[name].assume(float(soc))
+        self._soc_known[name] = True
+        self._triggers.append("soc_entered")
+
+    def set_import_cap(self, now: datetime, cap_w: float | None, until: datetime | None) -> None:
+        """A DSO import cap (W) until a time (None lifts it)."""
+        if cap_w is None:
+            self.import_cap = None
+        else:
+            if not math.isfinite(cap_w) or cap_w < 0:
+                raise ControlError(f"import cap must be a finite number >= 0, got {cap_w!r}")
+            end = math.inf if until is None else until.timestamp()
+            self.import_cap = (float(cap_w), end)
+        self._triggers.append("dso")
+
+    # -- plans -----------------------------------------------------------------------------
+
+    def accept_plan(self, now: datetime, seq: int, plan: Plan) -> bool:
+        """Take a finished plan if it answers the newest request (or nothing usable is in force)."""
+        t_s = now.timestamp()
+        usable = self.plan is not None and self.plan.step_at(t_s) is not None
+        newer = self.plan is None or seq > self.plan.seq
+        if not newer or (seq != self._seq and usable):
+            return False
+        self.plan = ActivePlan.of(seq, plan, now, self._request_soc)
+        self._retry_at_s = None
+        return True
+
+    def plan_failed(self, now: datetime, seq: int, error: str) -> Event:
+        """A solve failed: keep the last good plan (shifted) or the fallback; retry later."""
+        if seq == self._seq:
+            self._retry_at_s = now.timestamp() + self.settings.replan_retry_s
+        _LOGGER.debug("plan %d failed: %s", seq, error)
+        return Event(now, "plan_failed", f"planning failed ({error}); using the previous plan")
+
+    # -- the tick ----------------------------------------------------------------------------
+
+    def observe(self, now: datetime, obs: Observation) -> Step:
+        """One fast-loop tick: update state, arbitrate, return commands and a plan request."""
+        t_s = now.timestamp()
+        events: list[Event] = []
+        dt_s = 0.0 if self._last_tick_s is None else max(0.0, t_s - self._last_tick_s)
+        self._last_tick_s = t_s
+        meter_ok, grid_w, phase_w = self._meter(now, t_s, obs, events)
+        self._update_storage(now, t_s, obs, events)
+        self._expire(now, t_s)
+        commands: list[Command] = []
+        if self.mode is Mode.OFF:
+            commands.extend(self._release_all(now, t_s))
+        else:
+            base = grid_w - sum(lv.power_w for lv in self._live.values() if lv.online)
+            tick = Tick(t_s, grid_w, base, phase_w, meter_ok, self._live)
+            prop = self._proposal(now, tick, dt_s)
+            soc_rules(tick, prop, self.storages, self._departure_targets(t_s),
+                      self.settings.departure_margin_h)  # fmt: skip
+            mode_rules(tick, prop, self.mode.value)
+            boost_rules(tick, prop, self.storages, set(self.boosts))
+            cap = self.import_cap[0] if self.import_cap is not None else None
+            dso_rules(tick, prop, cap)
+            safety_rules(tick, prop, self.storages, self.limits)
+            commands.extend(self._emit(now, t_s, prop))
+            pv_cmd = self._pv_command(now, t_s, tick, prop, obs)
+            if pv_cmd is not None:
+                commands.append(pv_cmd)
+        request = self._maybe_request(now, t_s, events)
+        return Step(tuple(commands), request, tuple(events))
+
+    def _meter(
+        self, now: datetime, t_s: float, obs: Observation, events: list[Event]
+    ) -> tuple[bool, float, tuple[float | None, float | None, float | None]]:
+        cfg = self.settings
+        m = obs.meter
+        if m is not None and not _finite_meter(m):
+            events.append(Event(now, "bad_reading", "meter: implausible reading"))
+            m = None
+        ok = m is not None and t_s - m.at.timestamp() <= cfg.meter_timeout_s
+        if m is not None and m.stamp is not None:
+            stamp = m.stamp.timestamp()
+            if self._meter_stamp is None or self._meter_stamp[0] != stamp:
+                self._meter_stamp = (stamp, t_s)
+            elif t_s - self._meter_stamp[1] > cfg.frozen_meter_s:
+                ok = False  # the meter repeats an old telegram
+        if m is not None and ok:
+            at = m.at.timestamp()
+            if self._last_meter_at_s is None or at > self._last_meter_at_s:
+                self._last_meter_at_s = at
+                self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)
+        if ok != (not self._failsafe):
+            self._failsafe = not ok
+            if self._failsafe:
+                events.append(Event(now, "failsafe", "meter reading stale or frozen: safe state"))
+            else:
+                events.append(Event(now, "failsafe_cleared", "meter readings are back"))
+        if not ok or m is None:
+            return False, 0.0, (None, None, None)
+        phases = self._phase_w(m.phase_power_w, m.phase_current_a, m.power_w)
+        return True, m.power_w, phases
+
+    def _phase_w(
+        self,
+        power: tuple[float | None, float | None, float | None],
+        current: tuple[float | None, float | None, float | None],
+        total_w: float,
+    ) -> tuple[float | None, float | None, float | None]:
+        """Per-phase import (W); P1 currents are magnitudes, so they take the total's sign."""
+        v = self.settings.voltage_v
+        sign = 1.0 if total_w >= 0 else -1.0
+        out: list[float | None] = []
+        for p, i in zip(power, current, strict=True):
+            out.append(p if p is not None else (None if i is None else sign * i * v))
+        return (out[0], out[1], out[2])
+
+    def _update_storage(
+        self, now: datetime, t_s: float, obs: Observation, events: list[Event]
+    ) -> None:
+        timeout = self.settings.device_timeout_s
+        for name, s in self.storages.items():
+            o = obs.storage.get(name)
+            fresh = o is not None and o.online and t_s - o.at.timestamp() <= timeout
+            if o is not None and fresh and not _plausible(o):
+                fresh = False  # a garbled read counts as no read: never as a value
+                events.append(Event(now, "bad_reading", f"{name}: implausible reading", name))
+            prev = self._live.get(name)
+            if o is None or not fresh:
+                if name not in self._lost and prev is not None:
+                    self._lost.add(name)
+                    self._sent.pop(name, None)  # resend everything when it is back
+                    events.append(Event(now, "device_lost", f"{name} is not answering", name))
+                plugged = prev.plugged if prev is not None else False
+                self._live[name] = Live(False, plugged, 0.0, self.soc[name].soc, False)
+                continue
+            if name in self._lost:
+                self._lost.discard(name)
+                events.append(Event(now, "device_recovered", f"{name} answers again", name))
+            plugged = o.plugged if s.kind == "ev" else True
+            if o.soc is not None:
+                self._soc_known[name] = True
+            elif prev is None or (plugged and not prev.plugged):
+                self._soc_known[name] = False  # a plug-in without a reading: assumed only
+            counter = self.energy[name]
+            counter.observe(o.at, o.power_w, o.energy_in_kwh, o.energy_out_kwh)
+            est = self.soc[name]
+            est.observe(o.at, o.soc, counter.energy_in_kwh, counter.energy_out_kwh, plugged)
+            if prev is not None and prev.plugged != plugged and s.kind == "ev":
+                self._triggers.append("plug" if plugged else "unplug")
+                sched = self.departures.get(name)
+                if sched is not None:
+                    if plugged:
+                        sched.observe_plug(now, self._trip_energy(name, o.soc))
+                    else:
+                        sched.observe_unplug(now)
+                        self._soc_at_unplug[name] = est.soc
+                    self._dep_cache.pop(name, None)
+                if not plugged:
+                    self.boosts.pop(name, None)
+            self._live[name] = Live(
+                True, plugged, o.power_w, est.soc, self._soc_known.get(name, False)
+            )
+
+    def _trip_energy(self, name: str, soc_back: float | None) -> float | None:
+        """What the trip used: SoC at unplug minus SoC on return (both read), times capacity."""
+        before = self._soc_at_unplug.pop(name, None)
+        if before is None or soc_back is None or not self._soc_known.get(name, False):
+            return None
+        return max(0.0, (before - soc_back) * self.storages[name].capacity_kwh)
+
+    def _expire(self, now: datetime, t_s: float) -> None:
+        for name, b in list(self.boosts.items()):
+            lv = self._live.get(name)
+            done_time = b.until is not None and now >= b.until
+            done_soc = (
+                b.target_soc is not None and lv is not None and lv.soc is not None
+                and lv.soc >= b.target_soc - 1e-6
+            )  # fmt: skip
+            if done_time or done_soc:
+                del self.boosts[name]
+                self._triggers.append("boost_end")
+        if self.import_cap is not None and t_s >= self.import_cap[1]:
+            self.import_cap = None
+            self._triggers.append("dso_end")
+
+    # -- proposals ---------------------------------------------------------------------------
+
+    def _proposal(self, now: datetime, tick: Tick, dt_s: float) -> Proposal:
+        plan = self.plan
+        k = None if plan is None else plan.step_at(tick.now_s)
+        if plan is None or k is None:
+            return self._fallback(tick)
+        return self._track(now, tick, plan, k, dt_s)
+
+    def _track(self, now: datetime, tick: Tick, plan: ActivePlan, k: int, dt_s: float) -> Proposal:
+        """The plan's setpoints; the follower instead closes the grid-exchange error."""
+        cfg = self.settings
+        prop: Proposal = {}
+        planned: dict[str, float] = {}
+        for name in self.storages:
+            st = plan.asset_step(name, k)
+            p = st.power_w if st is not None and st.available else 0.0
+            planned[name] = p
+            prop[name] = Want(p, Source.PLAN, "optimiser plan")
+        follower = self._follower(tick, planned)
+        if follower is not None and tick.meter_ok:
+            s, lv = self.storages[follower], tick.live[follower]
+            want = follow_meter(tick, prop, s, lv, plan.grid_target_w(k))
+            prop[follower].watts = want
+            prop[follower].reason = "following the meter to the planned grid exchange"
+        for name, w in prop.items():
+            last = self._sent.get(name)
+            last_w = last.value if last is not None and last.kind is CommandKind.POWER else None
+            w.watts = smooth(
+                w.watts, last_w, dt_s, deadband_w=cfg.deadband_w,
+                ramp_w_per_s=cfg.ramp_w_per_s, hysteresis_w=cfg.hysteresis_w,
+            )  # fmt: skip
+        if tick.meter_ok:
+            budget_kw = max(plan.month_peak_kw(k), self.peaks.month_peak_kw)
+            if math.isfinite(budget_kw):
+                allowed = self.peaks.allowed_import_w(now, budget_kw)
+                guard_peak(tick, prop, self.storages, allowed)
+        return prop
+
+    def _follower(self, tick: Tick, planned: Mapping[str, float]) -> str | None:
+        """The one device that follows the meter: configured, else the plan's discharger."""
+        name = self.settings.follower
+        if name is not None:
+            return name if controllable(self.storages[name], tick.live.get(name)) else None
+        best, best_p = None, -IDLE_W
+        for n, p in planned.items():
+            s, lv = self.storages[n], tick.live.get(n)
+            if p < best_p and lv is not None and controllable(s, lv) and can_discharge(s, lv):
+                best, best_p = n, p
+        return best
+
+    def _fallback(self, tick: Tick) -> Proposal:
+        """No plan covers now: charge what the departures need, soak up PV surplus, no discharge."""
+        prop: Proposal = {n: Want(0.0, Source.FALLBACK, "no plan: idle") for n in self.storages}
+        deps = self._departure_targets(tick.now_s)
+        for name, s in self.storages.items():
+            lv = tick.live.get(name)
+            if lv is None or not controllable(s, lv) or lv.soc is None:
+                continue
+            dep = deps.get(name)
+            if dep is not None and dep[0] > tick.now_s and lv.soc < dep[1]:
+                need_kwh = (min(dep[1], s.max_soc) - lv.soc) * s.capacity_kwh / s.charge_efficiency
+                hours = (dep[0] - tick.now_s) / 3600.0
+                p = min(s.max_charge_w, need_kwh * 1000.0 / max(hours, 0.25))
+                prop[name] = Want(p, Source.FALLBACK, "no plan: charging for the departure")
+        if tick.meter_ok:
+            for name, s in self.storages.items():
+                lv = tick.live.get(name)
+                if lv is None or not controllable(s, lv):
+                    continue
+                extra = surplus_charge_w(tick, prop, name)
+                if extra > prop[name].watts:
+                    prop[name] = Want(extra, Source.FALLBACK, "no plan: charging from PV surplus")
+        return prop
+
+    def _departure_targets(self, t_s: float) -> dict[str, tuple[float, float]]:
+        out: dict[str, tuple[float, float]] = {}
+        for name in self.departures:
+            dep = self._next_departure(name, t_s)
+            if dep is not None:
+                out[name] = dep
+        return out
+
+    def _next_departure(self, name: str, t_s: float) -> tuple[float, float] | None:
+        """The next departure (epoch s, target), looked up at most once a minute per car."""
+        sched = self.departures.get(name)
+        if sched is None:
+            return None
+        cached = self._dep_cache.get(name)
+        if cached is not None and t_s - cached[0] < 60.0:
+            dep = cached[1]
+            if dep is None or dep[0] > t_s:
+                return dep
+        nxt = sched.next_departure(_utc(t_s))
+        dep = None if nxt is None else (nxt[0].timestamp(), nxt[1])
+        self._dep_cache[name] = (t_s, dep)
+        return dep
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _emit(self, now: datetime, t_s: float, prop: Proposal) -> list[Command]:
+        out: list[Command] = []
+        for name, w in prop.items():
+            if name in self._lost:
+                continue
+            cmd = self._command(now, t_s, name, CommandKind.POWER, w.watts, w.source, w.reason)
+            if cmd is not None:
+                out.append(cmd)
+        return out
+
+    def _command(
+        self, now: datetime, t_s: float, device: str, kind: CommandKind, value: float | None,
+        source: Source, reason: str,
+    ) -> Command | None:  # fmt: skip
+        """A command when the value or rule changed or the last one is half-way to expiry."""
+        ttl = self.settings.command_ttl_s
+        last = self._sent.get(device)
+        if value is not None:
+            value = round(value, 1)
+        if (
+            last is not None
+            and last.kind is kind
+            and last.value == value
+            and last.source is source
+            and t_s - last.at_s < ttl / 2
+        ):
+            return None
+        self._sent[device] = _Sent(kind, value, source, reason, t_s)
+        return Command(device, kind, value, source, reason, now + timedelta(seconds=ttl))
+
+    def _release_all(self, now: datetime, t_s: float) -> list[Command]:
+        if self._released:
+            return []
+        self._released = True
+        names = [*self.storages, PV] if self._has_pv() else list(self.storages)
+        until = now + timedelta(seconds=self.settings.command_ttl_s)
+        why = "mode off: control handed back"
+        return [Command(n, CommandKind.RELEASE, None, Source.MODE, why, until) for n in names]
+
+    def _has_pv(self) -> bool:
+        return self.site.pv is not None
+
+    def _pv_command(
+        self, now: datetime, t_s: float, tick: Tick, prop: Proposal, obs: Observation
+    ) -> Command | None:
+        """Inverter limit: the plan's curtailment and the export limit held on the meter."""
+        if not self._has_pv() or obs.pv is None or not obs.pv.online:
+            return None
+        plan = self.plan
+        k = None if plan is None else plan.step_at(t_s)
+        limit: float | None = None
+        reason = "no limit"
+        source = Source.PLAN
+        if plan is not None and k is not None:
+            limit = plan.pv_limit_w(k)
+            if limit is not None:
+                reason = "the plan curtails PV (negative price or export limit)"
+        last = self._sent.get(PV)
+        last_limit = last.value if last is not None else None
+        export_cap = self.limits.max_export_w
+        if tick.meter_ok:
+            export = -predicted_grid_w(tick, prop)
+            pv_w = obs.pv.power_w
+            if export > export_cap:
+                hold = max(0.0, pv_w - (export - export_cap))
+                if limit is None or hold < limit:
+                    limit, source, reason = hold, Source.EXPORT, "holding the export limit"
+            elif last is not None and last_limit is not None and last.source is Source.EXPORT:
+                raise_to = pv_w + (export_cap - export)
+                if raise_to < pv_w + 1500.0 and (limit is None or raise_to < limit):
+                    limit, source, reason = raise_to, Source.EXPORT, "holding the export limit"
+        elif last_limit is not None:
+            limit, source, reason = last_limit, Source.FAILSAFE, "meter stale: limit kept"
+        if (
+            limit is not None
+            and last_limit is not None
+            and abs(limit - last_limit) < self.settings.deadband_w
+        ):
+            limit = last_limit
+        return self._command(now, t_s, PV, CommandKind.PV_LIMIT, limit, source, reason)
+
+    # -- planning requests ------------------------------------------------------------------
+
+    def _maybe_request(self, now: datetime, t_s: float, events: list[Event]) -> PlanRequest | None:
+        if self.mode is Mode.OFF:
+            self._triggers.clear()
+            return None
+        quarter = floor_quarter_s(int(t_s))
+        if self._request_quarter != quarter:
+            self._triggers.append("quarter")
+        if self._retry_at_s is not None and t_s >= self._retry_at_s:
+            self._retry_at_s = None
+            self._triggers.append("retry")
+        self._check_soc_deviation(t_s, quarter)
+        if not self._triggers:
+            return None
+        fc = self.forecast
+        inputs = None if fc is None else fc.inputs(now, self.settings.horizon_steps)
+        if inputs is None or inputs.steps < self.settings.min_plan_steps:
+            if not self._no_forecast_reported:
+                self._no_forecast_reported = True
+                why = "no prices/forecast for now: rule-based fallback"
+                events.append(Event(now, "no_forecast", why))
+            self._request_quarter = quarter
+            self._triggers.clear()
+            return None
+        trigger = ",".join(dict.fromkeys(self._triggers))
+        self._triggers.clear()
+        self._request_quarter = quarter
+        self._seq += 1
+        state = self._plan_state(now)
+        self._request_soc = dict(state.ev_soc)
+        if state.battery_soc is not None and self.site.battery is not None:
+            self._request_soc[self.site.battery.name] = state.battery_soc
+        site = self._plan_site(now, inputs.steps, state)
+        return PlanRequest(self._seq, trigger, now, site, inputs, state)
+
+    def _check_soc_deviation(self, t_s: float, quarter: int) -> None:
+        plan = self.plan
+        if plan is None or self._soc_trigger_quarter == quarter:
+            return
+        for name, lv in self._live.items():
+            if lv.soc is None or not lv.online:
+                continue
+            want = plan.planned_soc(name, t_s)
+            if want is not None and abs(want - lv.soc) > self.settings.soc_replan:
+                self._soc_trigger_quarter = quarter
+                self._triggers.append("soc_deviation")
+                return
+
+    def _plan_state(self, now: datetime) -> State:
+        ev_soc: dict[str, float] = {}
+        ev_plugged: dict[str, bool] = {}
+        for ev in self.site.evs:
+            est = self.soc[ev.name].soc
+            ev_soc[ev.name] = min(1.0, max(0.0, est if est is not None else ev.min_soc))
+            lv = self._live.get(ev.name)
+            ev_plugged[ev.name] = bool(lv is not None and lv.plugged)
+        battery_soc = None
+        if self.site.battery is not None:
+            est = self.soc[self.site.battery.name].soc
+            floor = self.site.battery.reserve_soc
+            battery_soc = min(1.0, max(0.0, est if est is not None else floor))
+        fields = self.peaks.state_fields(now)
+        return State(ev_soc=ev_soc, ev_plugged=ev_plugged, battery_soc=battery_soc, **fields)
+
+    def _plan_site(self, now: datetime, steps: int, state: State) -> Site:
+        """The site with each car's trips from its departure schedule, lifted to its floor."""
+        end = now + timedelta(seconds=STEP_S * steps)
+        evs = []
+        for ev in self.site.evs:
+            sched = self.departures.get(ev.name)
+            if sched is None:
+                evs.append(ev)
+                continue
+            trips = sched.trips(
+                now, end, energy_kwh_default=min(10.0, ev.capacity_kwh * 0.2),
+                plugged=state.ev_plugged.get(ev.name, False), max_energy_kwh=ev.capacity_kwh,
+            )  # fmt: skip
+            evs.append(dataclasses.replace(ev, trips=tuple(trips)))
+        return dataclasses.replace(self.site, evs=tuple(evs))
+
+    # -- what the UI shows -----------------------------------------------------------------
+
+    def status(self, now: datetime) -> CoreStatus:
+        """The core's state for entities, diagnostics and the demo."""
+        plan = self.plan
+        t_s = now.timestamp()
+        in_force = plan is not None and plan.step_at(t_s) is not None
+        devices = {
+            n: DeviceStatus(s.value, s.kind, s.source, s.reason, _utc(s.at_s))
+            for n, s in self._sent.items()
+        }
+        return CoreStatus(
+            mode=self.mode,
+            plan_seq=None if plan is None else plan.seq,
+            plan_age_s=None if plan is None else t_s - plan.accepted_at.timestamp(),
+            plan_source="optimiser" if in_force else "fallback",
+            failsafe=self._failsafe,
+            lost_devices=tuple(sorted(self._lost)),
+            boosts=dict(self.boosts),
+            devices=devices,
+            month_peak_kw=self.peaks.month_peak_kw,
+            socs={n: lv.soc for n, lv in self._live.items()},
+            energy_in_kwh={n: c.energy_in_kwh for n, c in self.energy.items()},
+            energy_out_kwh={n: c.energy_out_kwh for n, c in self.energy.items()},
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state that must survive a restart (month peak, energy counters)."""
+        return {
+            "peaks": self.peaks.snapshot(),
+            "energy": {n: c.snapshot() for n, c in self.energy.items()},
+            "soc": {n: e.snapshot() for n, e in self.soc.items()},
+            "departures": {n: d.snapshot() for n, d in self.departures.items()},
+        }
