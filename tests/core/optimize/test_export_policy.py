@@ -159,3 +159,29 @@ def test_curtailed_pv_leaves_no_room_for_exporting_storage(backend: str) -> None
     res = make_backend(backend, lifted).solve(replace(nums, lb=lb), None)
     assert res.ok
     assert float(np.sum(res.x[lifted.exp])) > 2.0
+
+
+@pytest.mark.parametrize("storage", ["ev", "battery"])
+def test_repair_keeps_stored_energy_home(storage: str) -> None:
+    """A first-order point that discharges more than the house takes is repaired into one
+    that meets the export rows exactly (discharge cut back, not exported)."""
+    from hems_core.optimize.backends import make_backend
+
+    site = _site(storage, None)
+    s = Structure(site, N)
+    nums = s.numbers(site, _inputs(), _state(storage))
+    res = make_backend("highs", s).solve(nums, None)
+    assert res.ok
+    assert s.export_rows is not None
+    noisy = res.x.copy()
+    st = s.stores[0]
+    # 0.8 kW more discharge than planned in every step, energies following it (so the
+    # replay, which keeps the solver's energies, would export it).
+    noisy[st.dis] += 0.2
+    noisy[st.e] -= np.cumsum(np.full(N, 0.2 / st.eta_d))
+    fixed = s.repair(noisy, nums)
+    assert fixed is not None
+    act = s.A.dot(fixed)
+    assert np.all(act <= nums.u + 1e-7) and np.all(act >= nums.l - 1e-7)
+    assert np.all(fixed[s.exp] + fixed[s.cur] <= nums.u[s.export_rows] + 1e-7)
+    assert s.objective(fixed, nums) >= s.objective(res.x, nums) - 1e-6
