@@ -185,3 +185,12 @@ def test_repair_keeps_stored_energy_home(storage: str) -> None:
     assert np.all(act <= nums.u + 1e-7) and np.all(act >= nums.l - 1e-7)
     assert np.all(fixed[s.exp] + fixed[s.cur] <= nums.u[s.export_rows] + 1e-7)
     assert s.objective(fixed, nums) >= s.objective(res.x, nums) - 1e-6
+    # Import passed straight through to export, next to curtailment (first-order noise), is
+    # netted, not exported.
+    through = res.x.copy()
+    through[s.imp] += 0.2
+    through[s.exp] += 0.2
+    through[s.cur] += 0.1
+    fixed = s.repair(through, nums)
+    assert fixed is not None
+    assert np.all(fixed[s.exp] + fixed[s.cur] <= nums.u[s.export_rows] + 1e-7)
