@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hems_core.forecast.cli",
     "hems_core.devices.cli",
     "hems_core.sim.cli",
+    "hems_core.control.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -287,8 +287,10 @@ def _min_active(prop: Proposal, storages: dict[str, Storage], t: Tick, *, round_
             continue
         if keep_going:
             w.watts = m  # the car would end its session at 0 A
+            w.source, w.reason = Source.DEVICE, "the car cannot pause: minimum current"
         else:
             w.watts = 0.0
+            w.source, w.reason = Source.DEVICE, f"below the device minimum of {m:.0f} W"
 
 
 def safety_rules(t: Tick, prop: Proposal, storages: dict[str, Storage], lim: Limits) -> None:

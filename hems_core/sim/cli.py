@@ -19,6 +19,50 @@ def register(subparsers: Any) -> None:
         help="stop after this many real seconds (default: run until Ctrl-C)",
     )
     dev.set_defaults(handler=_devices)
+    soak = sub.add_parser("soak", help="the real runtime against the simulators for N days (JSON)")
+    soak.add_argument("--days", type=float, default=2.0)
+    soak.add_argument("--meter-interval", type=float, default=2.0, help="P1 interval (s)")
+    soak.add_argument("--seed", type=int, default=7)
+    soak.add_argument("--json", action="store_true", help="print JSON only")
+    soak.set_defaults(handler=_soak)
+    faults = sub.add_parser("faults", help="inject device, broker and solver faults (JSON)")
+    faults.add_argument("--only", nargs="+", default=None, help="fault names to run")
+    faults.add_argument("--json", action="store_true", help="print JSON only")
+    faults.set_defaults(handler=_faults)
+
+
+def _soak(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from hems_core.cli import CliError
+
+    from .closed_loop import soak
+
+    if not 0.05 <= args.days <= 30 or not 1.0 <= args.meter_interval <= 10.0:
+        raise CliError("--days must be within 0.05..30 and --meter-interval within 1..10")
+    try:
+        result = asyncio.run(soak(args.days, meter_interval_s=args.meter_interval, seed=args.seed))
+    except (FileNotFoundError, RuntimeError) as err:
+        raise CliError(str(err)) from err
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _faults(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from hems_core.cli import CliError
+
+    from .fault_runs import run_faults
+
+    try:
+        result = asyncio.run(run_faults(args.only))
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        raise CliError(str(err)) from err
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
 
 
 def _devices(args: argparse.Namespace) -> int:
