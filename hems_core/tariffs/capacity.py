@@ -18,7 +18,7 @@ with the energy already drawn in it. Months and days are local (the meter's zone
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any, cast
 
 import numpy as np
@@ -40,7 +40,6 @@ class FlandersCapacityTariff:
     eur_per_kw_year: float
     min_kw: float = 2.5
     vat: float = 0.0
-    months_averaged: int = 12
 
     @property
     def cost_per_kw_month(self) -> float:
@@ -152,7 +151,8 @@ def quarters_from_counter(
     bounds = np.arange(q0, q_last + 1, STEP_S, dtype=np.int64)
     at = np.interp(bounds.astype(np.float64), t.astype(np.float64), c)
     kw = np.diff(at) / (STEP_S / 3600.0)
-    running_kwh = float(c[-1] - at[-1]) if bounds.size else 0.0
+    # Readings all inside one quarter: what they span is drawn in the running quarter.
+    running_kwh = float(c[-1] - (at[-1] if bounds.size else c[0]))
     q = QuarterAverages(
         starts=bounds[:-1],
         kw=kw,
@@ -227,7 +227,8 @@ class FlandersPeakState:
 
     def average_peak_kw(self, min_kw: float = 2.5, months: int = 12) -> float:
         """Mean of the last ``months`` monthly peaks including this month's, each floored."""
-        peaks = [*self.previous_peaks_kw[-(months - 1) :], self.month_peak_kw]
+        previous = self.previous_peaks_kw[-(months - 1) :] if months > 1 else ()
+        peaks = [*previous, self.month_peak_kw]
         return float(np.mean([max(p, min_kw) for p in peaks]))
 
 
@@ -335,8 +336,3 @@ def update_sweden(
     if st is None:
         raise PriceDataError("incomplete", "no complete hour in the meter data")
     return SwedishPeakState(st.year, st.month, tuple(sorted(peaks.values())))
-
-
-def month_start(year: int, month: int, tz: tzinfo) -> datetime:
-    """UTC instant of local midnight on the first of a month."""
-    return datetime(year, month, 1, tzinfo=tz).astimezone(UTC)

@@ -332,7 +332,6 @@ def be_flanders(
             eur_per_kw_year=capacity_eur_per_kw_year,
             min_kw=float(data.scalar("be_flanders", "capacity_min_kw")),
             vat=vat,
-            months_averaged=int(data.scalar("be_flanders", "capacity_months_averaged")),
         ),
     )
 
