@@ -38,6 +38,7 @@ _GAS_RE = re.compile(r"^0-[1-4]:24\.2\.[13]$")
 _CRC_RE = re.compile(r"^[0-9A-Fa-f]{4}$")
 MAX_TELEGRAM_BYTES = 16_384
 
+# The units of the objects we read (other objects are kept as text, their units never checked).
 _UNIT_TO_BASE: dict[str, tuple[str, float]] = {
     "kw": ("kW", 1.0),
     "w": ("kW", 0.001),
@@ -46,11 +47,6 @@ _UNIT_TO_BASE: dict[str, tuple[str, float]] = {
     "v": ("V", 1.0),
     "a": ("A", 1.0),
     "m3": ("m3", 1.0),
-    "s": ("s", 1.0),
-    "kvar": ("kvar", 1.0),
-    "var": ("kvar", 0.001),
-    "kvarh": ("kvarh", 1.0),
-    "varh": ("kvarh", 0.001),
 }
 
 
@@ -149,9 +145,7 @@ def _split_values(rest: str) -> tuple[str, ...]:
             raise TelegramError(f"nested '(' in {rest!r}")
         values.append(inner)
         pos = end + 1
-    if not values:
-        raise TelegramError("object without a value")
-    return tuple(values)
+    return tuple(values)  # never empty: _lines hands over text starting with '('
 
 
 def _lines(body: str) -> Iterator[tuple[str, str]]:
@@ -192,10 +186,7 @@ def _split_frame(text: str, require_crc: bool) -> tuple[str, str, int | None]:
         if not _CRC_RE.match(crc_text):
             raise TelegramError(f"malformed CRC {crc_text[:8]!r}")
         crc = int(crc_text, 16)
-        try:
-            computed = crc16(frame.encode("ascii"))
-        except UnicodeEncodeError as err:
-            raise TelegramError("non-ASCII byte in telegram") from err
+        computed = crc16(frame.encode("ascii"))  # parse_telegram let only ASCII through
         if computed != crc:
             raise TelegramError(f"CRC mismatch: telegram says {crc:04X}, computed {computed:04X}")
     elif require_crc:
@@ -358,6 +349,15 @@ def _ts(when: datetime) -> str:
     return local.strftime("%y%m%d%H%M%S") + ("S" if summer else "W")
 
 
+#: What meters send for "no time" (an empty month of the peak history); parsed back as None.
+_NO_TIME = "632525252525W"
+
+
+def _unsigned(kw: float) -> float:
+    """Telegram values carry no sign (and never "-0.000")."""
+    return kw if kw > 0 else 0.0
+
+
 def format_telegram(
     reading: MeterReading, *, flavour: str = "dsmr5", header: str = "HEM5\\2SIMULATOR"
 ) -> str:
@@ -388,20 +388,20 @@ def format_telegram(
         peak_at = reading.demand_month_peak_at or when
         lines.append(f"1-0:1.6.0({_ts(peak_at)})({reading.demand_month_peak_kw or 0.0:06.3f}*kW)")
         hist = "".join(
-            f"({_ts(r.month_start) if r.month_start else '000101000000W'})"
-            f"({_ts(r.occurred) if r.occurred else '000101000000W'})({r.demand_kw:06.3f}*kW)"
+            f"({_ts(r.month_start) if r.month_start else _NO_TIME})"
+            f"({_ts(r.occurred) if r.occurred else _NO_TIME})({r.demand_kw:06.3f}*kW)"
             for r in reading.peak_history
         )
         lines.append(f"0-0:98.1.0({len(reading.peak_history)})(1-0:1.6.0)(1-0:1.6.0){hist}")
-    imp = max(reading.power_w, 0.0) / 1000
-    exp = max(-reading.power_w, 0.0) / 1000
+    imp = _unsigned(reading.power_w / 1000)
+    exp = _unsigned(-reading.power_w / 1000)
     lines += [f"1-0:1.7.0({imp:06.3f}*kW)", f"1-0:2.7.0({exp:06.3f}*kW)"]
     for idx, code in enumerate((21, 41, 61)):
         p = (reading.phase_power_w[idx] or 0.0) / 1000
-        lines.append(f"1-0:{code}.7.0({max(p, 0.0):06.3f}*kW)")
+        lines.append(f"1-0:{code}.7.0({_unsigned(p):06.3f}*kW)")
     for idx, code in enumerate((22, 42, 62)):
         p = (reading.phase_power_w[idx] or 0.0) / 1000
-        lines.append(f"1-0:{code}.7.0({max(-p, 0.0):06.3f}*kW)")
+        lines.append(f"1-0:{code}.7.0({_unsigned(-p):06.3f}*kW)")
     for idx, code in enumerate((32, 52, 72)):
         lines.append(f"1-0:{code}.7.0({reading.voltage_v[idx] or 230.0:05.1f}*V)")
     for idx, code in enumerate((31, 51, 71)):
