@@ -31,6 +31,7 @@ from hems_core.control.runtime import Runtime, planner_solver
 from hems_core.control.settings import ControlSettings, StorageSettings
 from hems_core.control.types import Command, CommandKind, PlanRequest, Source
 from hems_core.devices.clock import ManualClock
+from hems_core.devices.errors import DeviceError
 from hems_core.devices.modbus_client import ModbusTcpClient
 from hems_core.devices.mqtt_client import MqttClient
 from hems_core.devices.p1_mqtt import MqttMeter, RawTelegramDecoder
@@ -276,7 +277,10 @@ class ClosedLoop:
         self.clock.advance(dt)
         self._trip_energy()
         self._arrived.clear()
-        await self.runner.tick()
+        try:
+            await self.runner.tick()
+        except DeviceError:  # the P1 gateway lost its broker: the meter goes silent
+            self.step_errors += 1
         pub = self.runner.publishers["p1"]
         if not pub.meter.faults.drop_connections and self.mqtt.connected:
             with contextlib.suppress(TimeoutError):  # lost: the core judges the meter's age

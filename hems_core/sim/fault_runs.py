@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import time as dtime
+from datetime import timedelta
 from typing import Any
 
 from hems_core.control.types import Command, CommandKind
@@ -123,11 +124,24 @@ FAULTS: tuple[Fault, ...] = (
 )
 
 
-async def run_fault(fault: Fault, *, hold_s: float = 60.0, warmup_h: float = 4.0) -> dict[str, Any]:
+async def _busy_car(loop: ClosedLoop, search_h: float = 4.0) -> None:
+    """Inject while the car works: wait for V2H discharge, else boost it to full charge."""
+    end = loop.clock() + search_h * 3600.0
+    while loop.clock() < end:
+        if loop.wallbox_sim.ev.power_w < -1000.0:
+            return
+        await loop.step()
+    loop.core.start_boost(loop._now(), CAR, duration=timedelta(hours=2))
+    for _ in range(30):
+        await loop.step()
+
+
+async def run_fault(fault: Fault, *, hold_s: float = 60.0, warmup_h: float = 2.0) -> dict[str, Any]:
     """One fault in a fresh closed loop; the figures of the module docstring."""
     opts = LoopOptions(days=1.0, depart=dtime(7, 30))
     async with ClosedLoop(opts) as loop:
         await loop.run(warmup_h * 3600.0)
+        await _busy_car(loop)
         cfg = loop.core.settings
         limits = loop.core.storages[CAR]
         t_inj = loop.clock()
