@@ -233,6 +233,7 @@ class ControlCore:
         self._last_tick_s: float | None = None
         self._last_meter_at_s: float | None = None
         self._meter_stamp: tuple[float, float] | None = None  # (stamp, first seen at)
+        self._meter_new = False
         self._failsafe = False
         self._lost: set[str] = set()
         self._released = False
@@ -404,11 +405,13 @@ class ControlCore:
                 self._meter_stamp = (stamp, t_s)
             elif t_s - self._meter_stamp[1] > cfg.frozen_meter_s:
                 ok = False  # the meter repeats an old telegram
+        self._meter_new = False
         if m is not None and ok:
             at = m.at.timestamp()
             if self._last_meter_at_s is None or at > self._last_meter_at_s:
                 self._last_meter_at_s = at
                 self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)
+                self._meter_new = self._meter_stamp is None or self._meter_stamp[1] == t_s
         if ok != (not self._failsafe):
             self._failsafe = not ok
             if self._failsafe:
@@ -525,7 +528,13 @@ class ControlCore:
         follower = self._follower(tick, planned)
         if follower is not None and tick.meter_ok:
             s, lv = self.storages[follower], tick.live[follower]
-            want = follow_meter(tick, prop, s, lv, plan.grid_target_w(k))
+            last = self._sent.get(follower)
+            if self._meter_new or last is None or last.kind is not CommandKind.POWER:
+                want = follow_meter(tick, prop, s, lv, plan.grid_target_w(k))
+            else:
+                # no new reading since the last tick: the old one already contains our last
+                # setpoint, so following it again would chase our own change
+                want = last.value or 0.0
             prop[follower].watts = want
             prop[follower].reason = "following the meter to the planned grid exchange"
         for name, w in prop.items():
@@ -627,9 +636,9 @@ class ControlCore:
             and last.kind is kind
             and last.value == value
             and last.source is source
-            and t_s - last.at_s < ttl / 2
+            and (t_s - last.at_s < ttl / 2 or (kind is CommandKind.PV_LIMIT and value is None))
         ):
-            return None
+            return None  # unchanged and not due for renewal ("no PV limit" needs none)
         self._sent[device] = _Sent(kind, value, source, reason, t_s)
         return Command(device, kind, value, source, reason, now + timedelta(seconds=ttl))
 

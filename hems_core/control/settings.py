@@ -77,8 +77,8 @@ class ControlSettings:
     deadband_w: float = 100.0
     ramp_w_per_s: float = 2000.0
     hysteresis_w: float = 300.0
-    meter_timeout_s: float = 6.0
-    frozen_meter_s: float = 6.0
+    meter_timeout_s: float = 5.0
+    frozen_meter_s: float = 5.0
     device_timeout_s: float = 6.0
     command_ttl_s: float = 6.0
     safe_charge_w: float = 0.0

@@ -151,8 +151,14 @@ async def run_fault(fault: Fault, *, hold_s: float = 60.0, warmup_h: float = 2.0
         unsafe = 0
         writes: list[tuple[float, Command]] = []
 
+        meter_received = loop.meter.received
+
         def judge(now_s: float, commands: tuple[Command, ...]) -> None:
-            nonlocal unsafe
+            nonlocal unsafe, meter_received
+            r = loop.meter.received  # what reached the runtime before this tick's decision
+            if r != meter_received and not loop.runner.publishers["p1"].meter.faults.frozen:
+                last_reading[0] = now_s
+            meter_received = r
             for c in commands:
                 if c.device != CAR or c.kind is not CommandKind.POWER:
                     continue
@@ -164,23 +170,12 @@ async def run_fault(fault: Fault, *, hold_s: float = 60.0, warmup_h: float = 2.0
                 if stale and (v < 0 or v > cfg.safe_charge_w + 1e-6):
                     unsafe += 1
 
-        meter_received = loop.meter.received
-
-        def note_meter() -> None:
-            nonlocal meter_received
-            r = loop.meter.received
-            frozen = loop.runner.publishers["p1"].meter.faults.frozen
-            if r != meter_received and not frozen:
-                last_reading[0] = loop.clock()
-            meter_received = r
-
         await fault.inject(loop)
         safe_at: float | None = None
         stopped_at: float | None = None
         failed_solves0 = loop.runtime.stats.plans_failed
         while loop.clock() - t_inj < hold_s:
             await _safe_step(loop, judge)
-            note_meter()
             now = loop.clock()
             if safe_at is None and _is_safe(loop, fault, failed_solves0):
                 safe_at = now
@@ -192,7 +187,6 @@ async def run_fault(fault: Fault, *, hold_s: float = 60.0, warmup_h: float = 2.0
         real_deadline = time.monotonic() + 60.0
         while loop.clock() - t_clear < 1800.0 and time.monotonic() < real_deadline:
             await _safe_step(loop, judge)
-            note_meter()
             if _recovered(loop, fault, plan_seq0):
                 recovered_at = loop.clock()
                 break
