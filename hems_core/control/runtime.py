@@ -54,6 +54,38 @@ def planner_solver(planner: Any) -> Solver:
     return solve
 
 
+#: Latency histogram: 0.1 ms bins up to 1 s (constant memory over months of uptime).
+LATENCY_BIN_S = 1e-4
+LATENCY_BINS = 10_000
+
+
+@dataclass
+class LatencyHistogram:
+    """Meter reading seen → setpoints written, in real seconds, without keeping every sample."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (LATENCY_BINS + 1))
+    n: int = 0
+    max_s: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        """Count one sample (everything above 1 s lands in the last bin)."""
+        self.counts[min(int(seconds / LATENCY_BIN_S), LATENCY_BINS)] += 1
+        self.n += 1
+        self.max_s = max(self.max_s, seconds)
+
+    def quantile(self, q: float) -> float | None:
+        """Upper edge of the bin holding the ``q`` quantile (None without samples)."""
+        if self.n == 0:
+            return None
+        rank = q * (self.n - 1)
+        seen = 0
+        for i, c in enumerate(self.counts):
+            seen += c
+            if seen > rank:
+                return min((i + 1) * LATENCY_BIN_S, self.max_s)
+        return self.max_s
+
+
 @dataclass
 class RuntimeStats:
     """Counters the soak and fault benchmarks read (real seconds for latencies)."""
@@ -66,7 +98,7 @@ class RuntimeStats:
     writes: int = 0
     write_errors: int = 0
     read_errors: int = 0
-    setpoint_latency_s: list[float] = field(default_factory=list)
+    setpoint_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 
 class _Device:
@@ -143,7 +175,7 @@ class Runtime:
         self.stats.ticks += 1
         await self.apply(step.commands)
         if self._meter_seen_perf is not None and step.commands:
-            self.stats.setpoint_latency_s.append(time.perf_counter() - self._meter_seen_perf)
+            self.stats.setpoint_latency.add(time.perf_counter() - self._meter_seen_perf)
             self._meter_seen_perf = None
         for ev in step.events:
             self._event(ev)

@@ -34,7 +34,7 @@ async def test_overnight_plans_applied_target_met_fuse_and_peak_held(
         assert t.fuse_breaches == 0
         assert t.peak_breaches == 0
         assert t.storage_export_ticks == 0
-        assert max(stats.setpoint_latency_s) < 1.0
+        assert stats.setpoint_latency.max_s < 1.0
 
 
 async def test_boost_drives_the_real_box_to_full_power(mosquitto: MosquittoBroker) -> None:
