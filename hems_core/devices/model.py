@@ -3,7 +3,8 @@
 Sign conventions (the whole library uses them):
 - wallbox power: **positive charges the EV, negative discharges it** (V2H);
 - meter power: **positive imports from the grid, negative exports**;
-- inverter AC power: positive = production.
+- inverter AC power: positive = production;
+- home battery power: **positive charges the battery, negative discharges it**.
 """
 
 from __future__ import annotations
@@ -114,8 +115,15 @@ class Wallbox(Protocol):
         """Program the device's own idle timeout; False when the device has none."""
         ...
 
+    async def release(self) -> None:
+        """Hand control back to the device/owner app: power 0, then local control.
+
+        Called for mode "off", when the HEMS stops, and (best effort) by :meth:`close`.
+        """
+        ...
+
     async def close(self) -> None:
-        """Release the connection."""
+        """Hand back control if held, then release the connection."""
         ...
 
 
@@ -131,8 +139,76 @@ class Inverter(Protocol):
         """Limit AC output to ``watts``; ``None`` lifts the limit."""
         ...
 
+    async def release(self) -> None:
+        """Lift every limit we set, so the inverter runs on its own settings again."""
+        ...
+
     async def close(self) -> None:
         """Release the connection."""
+        ...
+
+
+class BatteryMode(enum.Enum):
+    """Who decides the battery power: the device itself, or our fixed setpoint.
+
+    "One follower per meter": when the HEMS drives the battery with a setpoint it must put
+    the device in ``REMOTE`` so the device's own self-consumption loop does not chase the
+    same grid meter the HEMS controls.
+    """
+
+    SELF_CONSUMPTION = "self_consumption"
+    REMOTE = "remote"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryLimits:
+    """Power limits of a home battery (W, both positive)."""
+
+    max_charge_w: float
+    max_discharge_w: float
+
+
+@dataclass(frozen=True, slots=True)
+class HomeBatteryState:
+    """One read of a home battery (power positive = charging)."""
+
+    soc_pct: float | None
+    power_w: float
+    mode: BatteryMode = BatteryMode.UNKNOWN
+    limits: BatteryLimits | None = None
+    energy_in_kwh: float | None = None
+    energy_out_kwh: float | None = None
+    capacity_kwh: float | None = None
+    raw_status: int | None = None
+
+
+@runtime_checkable
+class Battery(Protocol):
+    """A stationary home battery with remote power control."""
+
+    async def read_state(self) -> HomeBatteryState:
+        """Read SoC, signed power, mode and limits."""
+        ...
+
+    async def set_power(self, watts: float) -> None:
+        """Fixed signed setpoint (+ charge, − discharge); puts the device in remote mode."""
+        ...
+
+    async def follow_meter(self, enabled: bool) -> None:
+        """True: the device follows its own meter (self-consumption); False: hold at 0 W."""
+        ...
+
+    async def program_watchdog(self, timeout_s: float) -> bool:
+        """Program the device's revert timer; False when the device has none."""
+        ...
+
+    async def release(self) -> None:
+        """Hand the battery back to its own (self-consumption) control."""
+        ...
+
+    async def close(self) -> None:
+        """Hand back control if held, then release the connection."""
         ...
 
 

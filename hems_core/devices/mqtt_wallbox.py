@@ -10,6 +10,7 @@ limits (setpoints outside them are refused before publishing).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from .clock import Clock, monotonic_clock
 from .errors import (
     ConfigError,
     DeviceConnectionError,
+    DeviceError,
     PayloadError,
     StaleDataError,
     ValueOutOfRangeError,
@@ -53,6 +55,8 @@ class MqttWallboxConfig:
     field_topics: Mapping[str, str] = field(default_factory=dict)
     start_stop_topic: str | None = None
     watchdog_topic: str | None = None
+    #: optional topic told "remote"/"local" when the HEMS takes or hands back control
+    control_topic: str | None = None
     limits: WallboxLimits = field(
         default_factory=lambda: WallboxLimits(max_charge_w=11000.0, max_discharge_w=11000.0)
     )
@@ -168,6 +172,8 @@ class MqttWallbox:
         self._changed = float("-inf")
         self.errors = 0
         self.received = 0
+        #: True once we sent a setpoint and until :meth:`release`
+        self.in_control = False
 
     async def connect(self) -> None:
         """Subscribe to the state topics and connect."""
@@ -224,7 +230,11 @@ class MqttWallbox:
 
     async def set_power(self, watts: float) -> None:
         """Publish a signed setpoint (QoS 1, acknowledged within the timeout)."""
-        await self.client.publish(self.config.setpoint_topic, encode_setpoint(self.config, watts))
+        payload = encode_setpoint(self.config, watts)
+        if self.config.control_topic and not self.in_control:
+            await self.client.publish(self.config.control_topic, b"remote", retain=True)
+        self.in_control = True
+        await self.client.publish(self.config.setpoint_topic, payload)
 
     async def start(self) -> None:
         """Publish 'start' on the start/stop topic (no-op without one)."""
@@ -247,6 +257,24 @@ class MqttWallbox:
         )
         return True
 
+    async def release(self) -> None:
+        """Hand back: setpoint 0 (and 'stop'), then 'local' on the control topic if any.
+
+        The retained watchdog timeout is cleared so a stale value cannot outlive the HEMS.
+        """
+        await self.client.publish(self.config.setpoint_topic, encode_setpoint(self.config, 0.0))
+        if self.config.start_stop_topic:
+            await self.client.publish(self.config.start_stop_topic, b"stop")
+        if self.config.watchdog_topic:
+            await self.client.publish(self.config.watchdog_topic, b"", retain=True)
+        if self.config.control_topic:
+            await self.client.publish(self.config.control_topic, b"local", retain=True)
+        self.in_control = False
+
     async def close(self) -> None:
-        """Disconnect."""
+        """Hand back control if we hold it (best effort), then disconnect."""
+        if self.in_control and self.client.connected:
+            # if the broker is gone the box's own watchdog stops it
+            with contextlib.suppress(DeviceError):
+                await self.release()
         await self.client.close()

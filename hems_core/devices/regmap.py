@@ -48,6 +48,7 @@ KNOWN_ROLES = frozenset(
         "watchdog",
         "remote_enable",
         "setpoint_mode",
+        "autostart",
         "charge_limit",
         "discharge_limit",
         "max_charge",
@@ -179,6 +180,7 @@ def parse_device_map(data: Any) -> DeviceMap:
         "watchdog",
         "remote_enable",
         "setpoint_mode",
+        "autostart",
         "charge_limit",
         "discharge_limit",
     ):

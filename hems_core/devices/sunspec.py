@@ -205,6 +205,8 @@ class SunSpecInverter:
         self.common: dict[str, float | str | None] = {}
         self._device: RegisterDevice | None = None
         self._freeze = FreezeDetector(stale_after, clock)
+        #: True while a limit we wrote is enabled (so close() knows to lift it)
+        self.limit_set = False
 
     async def discover(self) -> dict[int, ModelRef]:
         """Find ``SunS`` and walk the model chain; builds the write allow-list."""
@@ -329,6 +331,7 @@ class SunSpecInverter:
         rvrt = "WMaxLimPct_RvrtTms" if mid == 123 else "WMaxLimPctRvrtTms"
         if watts is None:
             await self._device.write(f"{mid}.{ena}", 0)
+            self.limit_set = False
             return
         if not self.rated_power_w:
             raise DeviceError("rated power unknown; pass rated_power_w")
@@ -341,6 +344,7 @@ class SunSpecInverter:
         if self.revert_s:
             await self._device.write(f"{mid}.{rvrt}", self.revert_s)
         await self._device.write(f"{mid}.{ena}", 1)
+        self.limit_set = True
 
     async def program_watchdog(self, timeout_s: float) -> bool:
         """Use the limit's revert timer as the device-side watchdog (written with each limit).
@@ -354,8 +358,17 @@ class SunSpecInverter:
         self.revert_s = round(timeout_s)
         return True
 
+    async def release(self) -> None:
+        """Lift our limit (WMaxLim_Ena / WMaxLimPctEna ← 0): the inverter runs free again."""
+        await self.set_power_limit(None)
+
     async def close(self) -> None:
-        """Close the connection."""
+        """Lift a limit we set on this connection (best effort), then disconnect."""
+        if self.limit_set and self.client.connected:
+            try:
+                await self.release()
+            except DeviceError as err:
+                _LOGGER.warning("SunSpec inverter: lifting the limit on close failed: %s", err)
         await self.client.close()
 
 

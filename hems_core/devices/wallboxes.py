@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .clock import Clock, monotonic_clock
-from .errors import ConfigError, StaleDataError, ValueOutOfRangeError
+from .errors import ConfigError, DeviceError, StaleDataError, ValueOutOfRangeError
 from .modbus_client import ModbusTcpClient
 from .model import WallboxLimits, WallboxState, WallboxStatus
 from .regmap import DeviceMap, RegisterDevice, parse_device_map
@@ -26,19 +26,31 @@ def _reg(name: str, address: int, **kw: Any) -> dict[str, Any]:
     return {"name": name, "address": address, **kw}
 
 
-#: Wallbox Quasar 1 (CHAdeMO, 7.4 kW), local Modbus TCP on port 502.
+#: Wallbox Quasar 1 (CHAdeMO, 7.4 kW), local Modbus TCP on port 502. Every write is a single
+#: register write (FC06): that is what every published Quasar client uses (SeitaBV/v2g-liberty
+#: ``wallbox_client.py``: ``write_single_register``); no source says the box takes FC16. The box
+#: has no documented energy counter, so energy is ``None`` (the control core integrates power).
 QUASAR_MAP: dict[str, Any] = {
     "name": "Wallbox Quasar",
     "unit_id": 1,
     "limits": {"max_charge_w": 7400, "max_discharge_w": 7400, "min_active_w": 0},
     "registers": [
-        _reg("control", 81, writable=True, min=0, max=1),  # 0 user/app, 1 remote
-        _reg("autostart", 82, writable=True, min=0, max=1),
-        _reg("setpoint_type", 83, writable=True, min=0, max=1),  # 0 current, 1 power
-        _reg("idle_timeout", 88, writable=True, min=0, max=3600, unit="s"),
-        _reg("action", 257, writable=True, min=1, max=2),  # 1 start, 2 stop
-        _reg("setpoint", 260, type="s16", writable=True, min=-7400, max=7400, unit="W"),
-        _reg("max_power", 514, type="s16", writable=True, min=1380, max=7400, unit="W"),
+        _reg("control", 81, writable=True, min=0, max=1, single_write=True),  # 0 user, 1 remote
+        # autostart on plug-in; must be 0 under remote control or the box starts by itself
+        _reg("autostart", 82, writable=True, min=0, max=1, single_write=True),
+        _reg("setpoint_type", 83, writable=True, min=0, max=1, single_write=True),  # 1 = power
+        _reg("idle_timeout", 88, writable=True, min=0, max=3600, unit="s", single_write=True),
+        _reg("action", 257, writable=True, min=1, max=2, single_write=True),  # 1 start, 2 stop
+        _reg(
+            "setpoint",
+            260,
+            type="s16",
+            writable=True,
+            min=-7400,
+            max=7400,
+            unit="W",
+            single_write=True,
+        ),
         _reg("power", 526, type="s16", unit="W"),
         _reg("state", 537),
         _reg("soc", 538, unit="%"),
@@ -52,8 +64,16 @@ QUASAR_MAP: dict[str, Any] = {
         "watchdog": "idle_timeout",
         "remote_enable": "control",
         "setpoint_mode": "setpoint_type",
+        "autostart": "autostart",
     },
-    "constants": {"start": 1, "stop": 2, "remote_enable": 1, "setpoint_mode": 1},
+    "constants": {
+        "start": 1,
+        "stop": 2,
+        "remote_enable": 1,
+        "remote_disable": 0,
+        "setpoint_mode": 1,
+        "autostart": 0,
+    },
     "status_map": {
         0: "disconnected",
         1: "charging",
@@ -125,14 +145,16 @@ def ambicharge_map(connector: int = 1) -> dict[str, Any]:
     }
 
 
-#: Sigenergy EVDC inside a SigenStor hybrid inverter. Assumptions (unverified): running state
-#: 0 disconnected, 1 idle, 2 charging, 3 discharging, 4 fault; total energies in 0.01 kWh.
-#: The charge limit's minimum of 500 W is what makes "never write 0 to 41002" a map fact.
+#: Sigenergy EVDC inside a SigenStor hybrid inverter (facts: evcc ``charger/sigenergy-evdc.go``).
+#: Running state 0 idle (no vehicle), 1 occupied, 2 preparing, 3 charging, 4 fault,
+#: 5 scheduled, 6 ended, 7 unavailable, 8 discharging, 9 alarm, 10 insulation detection;
+#: total energies in 10 Wh. The charge limit's minimum of 1000 W (the smallest field-verified
+#: setpoint) is what makes "never write 0 to 41002" a map fact; 41000 takes FC06 only.
 SIGENERGY_EVDC_MAP: dict[str, Any] = {
     "name": "Sigenergy EVDC",
     "unit_id": 1,
     "max_gap": 0,
-    "limits": {"max_charge_w": 25000, "max_discharge_w": 25000, "min_active_w": 500},
+    "limits": {"max_charge_w": 25000, "max_discharge_w": 25000, "min_active_w": 1000},
     "registers": [
         _reg("power", 31502, type="s32", table="input", unit="W"),
         _reg("soc", 31504, table="input", scale=0.1, unit="%"),
@@ -142,7 +164,7 @@ SIGENERGY_EVDC_MAP: dict[str, Any] = {
         _reg("rated_charge", 31523, type="u32", table="input", unit="W"),
         _reg("rated_discharge", 31525, type="u32", table="input", unit="W"),
         _reg("start_stop", 41000, writable=True, min=0, max=1, single_write=True),
-        _reg("charge_limit", 41002, type="u32", writable=True, min=500, max=25000, unit="W"),
+        _reg("charge_limit", 41002, type="u32", writable=True, min=1000, max=25000, unit="W"),
         _reg("discharge_limit", 41004, type="u32", writable=True, min=0, max=25000, unit="W"),
     ],
     "roles": {
@@ -158,7 +180,19 @@ SIGENERGY_EVDC_MAP: dict[str, Any] = {
         "max_discharge": "rated_discharge",
     },
     "constants": {"start": 0, "stop": 1},
-    "status_map": {0: "disconnected", 1: "waiting", 2: "charging", 3: "discharging", 4: "error"},
+    "status_map": {
+        0: "disconnected",
+        1: "waiting",
+        2: "waiting",
+        3: "charging",
+        4: "error",
+        5: "waiting",
+        6: "waiting",
+        7: "error",
+        8: "discharging",
+        9: "error",
+        10: "waiting",
+    },
 }
 
 
@@ -232,11 +266,20 @@ class ModbusWallbox:
         """The limits setpoints are checked against."""
         return self._limits
 
+    @property
+    def in_control(self) -> bool:
+        """True while this driver holds remote control on the current connection."""
+        return self._session_generation == self.client.generation and self.client.connected
+
     async def _ensure_remote(self) -> None:
-        """Take remote control once per connection (Quasar's control register etc.)."""
-        if self._session_generation == self.client.generation and self.client.connected:
+        """Take remote control once per connection: control, autostart off, setpoint mode.
+
+        Autostart must go off under remote control, or the box starts a session by itself
+        on the next plug-in (V2G Liberty's Quasar notes).
+        """
+        if self.in_control:
             return
-        for role in ("remote_enable", "setpoint_mode"):
+        for role in ("remote_enable", "autostart", "setpoint_mode"):
             spec = self.map.role(role)
             if spec is not None:
                 await self.device.write(spec.name, self.map.constant(role))
@@ -300,6 +343,7 @@ class ModbusWallbox:
         watts = self.check_setpoint(watts)
         await self._ensure_remote()
         await self.device.write(self.map.require("setpoint").name, watts)
+        self._mark_control()
         if "start_stop" in self.map.roles:
             await (self.start() if watts != 0 else self.stop())
 
@@ -309,6 +353,11 @@ class ModbusWallbox:
         if spec is not None:
             await self._ensure_remote()
             await self.device.write(spec.name, self.map.constant("start"))
+            self._mark_control()
+
+    def _mark_control(self) -> None:
+        """Remember that this connection carries our commands (close() hands back)."""
+        self._session_generation = self.client.generation
 
     async def stop(self) -> None:
         """Stop the session; boxes without a start/stop register get setpoint 0."""
@@ -318,6 +367,7 @@ class ModbusWallbox:
             await self.device.write(spec.name, self.map.constant("stop"))
         else:
             await self.device.write(self.map.require("setpoint").name, 0.0)
+        self._mark_control()
 
     async def program_watchdog(self, timeout_s: float) -> bool:
         """Write the device's idle timeout; False when the map has no such register."""
@@ -328,8 +378,32 @@ class ModbusWallbox:
         await self.device.write(spec.name, float(round(timeout_s)))
         return True
 
+    async def release(self) -> None:
+        """Hand the box back to its owner: power 0, session stopped, then local control.
+
+        Order matters (V2G Liberty's hand-back): the setpoint goes to 0 before the control
+        register returns to "user", so the box never keeps a HEMS setpoint under app control.
+        """
+        await self._zero_power()
+        spec = self.map.role("remote_enable")
+        if spec is not None:
+            await self.device.write(spec.name, self.map.constant("remote_disable", 0.0))
+        self._session_generation = -1
+
+    async def _zero_power(self) -> None:
+        if "setpoint" in self.map.roles:
+            await self.device.write(self.map.require("setpoint").name, 0.0)
+        spec = self.map.role("start_stop")
+        if spec is not None:
+            await self.device.write(spec.name, self.map.constant("stop"))
+
     async def close(self) -> None:
-        """Close the connection."""
+        """Hand control back if we hold it on this connection (best effort), then disconnect."""
+        if self.in_control:
+            try:
+                await self.release()
+            except DeviceError as err:
+                _LOGGER.warning("%s: hand-back on close failed: %s", self.map.name, err)
         await self.client.close()
 
 
@@ -344,6 +418,9 @@ class SigenergyEvdcWallbox(ModbusWallbox):
 
     def __init__(self, client: ModbusTcpClient, **kwargs: Any) -> None:
         super().__init__(SIGENERGY_EVDC_MAP, client, **kwargs)
+
+    async def _zero_power(self) -> None:
+        await self.stop()  # never a 0 W charge limit
 
     async def set_power(self, watts: float) -> None:
         """Signed setpoint; 0 stops through the start/stop register."""

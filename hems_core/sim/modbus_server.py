@@ -44,8 +44,11 @@ class RegisterBackend(Protocol):
         """Registers or :class:`ModbusExceptionError`."""
         ...
 
-    def write(self, address: int, words: list[int]) -> None:
-        """Store registers or raise :class:`ModbusExceptionError`."""
+    def write(self, address: int, words: list[int], function: int = FC_WRITE_MULTIPLE) -> None:
+        """Store registers or raise :class:`ModbusExceptionError`.
+
+        ``function`` is the request's function code (6 or 16): some devices accept only one.
+        """
 
 
 def handle_frame(backend: RegisterBackend, request: Request) -> bytes:
@@ -60,7 +63,7 @@ def handle_frame(backend: RegisterBackend, request: Request) -> bytes:
                 request, backend.read(table, request.address, request.count)
             )
         if request.function in (FC_WRITE_SINGLE, FC_WRITE_MULTIPLE):
-            backend.write(request.address, list(request.values))
+            backend.write(request.address, list(request.values), request.function)
             return encode_write_response(request)
     except ModbusExceptionError as err:
         return encode_exception(request, err.exception_code)

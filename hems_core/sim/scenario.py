@@ -33,7 +33,6 @@ from hems_core.devices.clock import Clock
 from hems_core.devices.errors import ConfigError
 from hems_core.devices.mqtt_client import MqttClient
 from hems_core.devices.regmap import load_device_map
-from hems_core.devices.wallboxes import QUASAR_MAP, SIGENERGY_EVDC_MAP, ambicharge_map
 
 from .broker import MosquittoBroker
 from .ev import EvBattery, EvParams
@@ -41,6 +40,7 @@ from .modbus_server import ModbusServer
 from .mqtt_wallbox_sim import MqttWallboxSim
 from .p1_sim import HouseModel, P1MeterSim, P1Publisher
 from .sunspec_sim import PvProfile, SunSpecInverterSim
+from .vendor_tables import ambicharge_table, quasar_table, sigenergy_evdc_table
 from .wallbox_sim import ModbusWallboxSim
 
 
@@ -124,16 +124,16 @@ class SimRunner:
             if kind == "mqtt":
                 continue
             if kind == "quasar":
-                dmap: Any = QUASAR_MAP
+                dmap: Any = quasar_table()
             elif kind == "sigenergy_evdc":
-                dmap = SIGENERGY_EVDC_MAP
+                dmap = sigenergy_evdc_table()
             elif kind == "ambicharge":
-                dmap = ambicharge_map(int(spec.get("connector", 1)))
+                dmap = ambicharge_table(int(spec.get("connector", 1)))
             elif kind == "modbus_map":
                 dmap = load_device_map(base_dir / str(spec.get("map")))
             else:
                 raise ConfigError(f"wallbox {name!r}: unknown type {kind!r}")
-            sim = ModbusWallboxSim(dmap, _ev(spec), self.clock)
+            sim = ModbusWallboxSim(dmap, _ev(spec), self.clock, single_write_only=kind == "quasar")
             server = ModbusServer(sim, port=int(spec.get("port", 0)))
             port = await server.start()
             self.servers[str(name)] = server

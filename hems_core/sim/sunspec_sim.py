@@ -186,7 +186,7 @@ class SunSpecInverterSim:
             out.append(self.words[a])
         return out
 
-    def write(self, address: int, words: list[int]) -> None:
+    def write(self, address: int, words: list[int], function: int = 16) -> None:
         """Only RW points of the control models are writable."""
         for mid in (self.limit_model,):
             for p in MODELS[mid].values():

@@ -1,6 +1,9 @@
-"""Simulated Modbus wallboxes: a register map in front of a physical EV battery.
+"""Simulated Modbus wallboxes: a register table in front of a physical EV battery.
 
-The simulator reads its own register map (the same :class:`DeviceMap` the driver uses), turns
+The simulator serves a register table of its own: for the vendor boxes the tables of
+:mod:`hems_core.sim.vendor_tables`, written from vendor documents (never the driver's map, so
+a wrong address, scale, sign or word order in a driver fails its tests); for a user-defined
+YAML map the user's map itself (it is the user's definition of the device). It turns
 the control registers into a power request, lets the :class:`EvBattery` follow it, and writes
 the measurements back into the map's read registers. It behaves like hardware where it
 matters for safety:
@@ -10,7 +13,12 @@ matters for safety:
 - a **watchdog**: when no Modbus message arrives within the idle timeout (the map's watchdog
   register, or a fixed ``comm_timeout_s`` for boxes without one) the box stops the session
   and the power really ramps to zero;
-- Sigenergy EVDC latches an unrecoverable error when 0 is written to its charge limit.
+- Sigenergy EVDC latches an unrecoverable error when 0 is written to its charge limit;
+- ``single_write_only`` boxes (Quasar 1: every documented client writes with FC06) answer
+  FC16 with ``ILLEGAL FUNCTION``; registers marked ``single_write`` do so individually;
+- remote control (Quasar): while the control register says "user", the box follows its owner
+  app (autostart charging on plug-in at full power); handing control back to the user resets
+  autostart to enabled, the setpoint type to current and the idle timeout to 0, as documented.
 """
 
 from __future__ import annotations
@@ -23,7 +31,10 @@ from hems_core.devices.clock import Clock
 from hems_core.devices.errors import ModbusExceptionError, ValueOutOfRangeError
 from hems_core.devices.modbus_codec import (
     EXC_ILLEGAL_ADDRESS,
+    EXC_ILLEGAL_FUNCTION,
     EXC_ILLEGAL_VALUE,
+    FC_WRITE_MULTIPLE,
+    FC_WRITE_SINGLE,
     RegisterSpec,
     encode_raw,
 )
@@ -47,6 +58,7 @@ class ModbusWallboxSim:
         comm_timeout_s: float = 60.0,
         noise_w: float = 3.0,
         seed: int = 1,
+        single_write_only: bool = False,
     ) -> None:
         self.map = device_map if isinstance(device_map, DeviceMap) else parse_device_map(device_map)
         self.clock = clock
@@ -60,6 +72,11 @@ class ModbusWallboxSim:
         self.watchdog_trips = 0
         self.latched_error = False
         self.writes: list[tuple[str, float]] = []
+        #: function code of every accepted or refused write, in order
+        self.write_functions: list[int] = []
+        self.single_write_only = single_write_only
+        self._user_charging = False
+        self._was_plugged = self.ev.plugged_at(clock())
         self._last_power = 0.0
         for spec in self.map.registers.values():
             for i in range(spec.width):
@@ -73,6 +90,10 @@ class ModbusWallboxSim:
         if "charge_limit" in self.map.roles:
             spec = self.map.require("charge_limit")
             self._store(spec, spec.minimum or 0.0)
+        if "autostart" in self.map.roles:
+            self._set("autostart", 1.0)  # factory default: start on plug-in
+        if "setpoint_mode" in self.map.roles:
+            self._set("setpoint_mode", 0.0)  # factory default: current setpoint
         self._status_codes = self._invert_status()
         self._refresh()
 
@@ -100,16 +121,43 @@ class ModbusWallboxSim:
         if spec is not None:
             self._store(spec, value)
 
+    def value(self, role: str) -> float | None:
+        """The current value of the register playing ``role`` (for tests)."""
+        return self._get(role)
+
+    @property
+    def remote(self) -> bool:
+        """True while a controller holds remote control (always, for boxes without the notion)."""
+        if self.map.role("remote_enable") is None:
+            return True
+        return self._get("remote_enable") == self.map.constant("remote_enable")
+
+    def _hand_back(self) -> None:
+        """Control returns to the user: documented side effects on the Quasar."""
+        self._set("remote_enable", 0.0)
+        self._set("autostart", 1.0)
+        self._set("setpoint_mode", 0.0)
+        if "watchdog" in self.map.roles:
+            self._set("watchdog", 0.0)
+        self._user_charging = False
+
     # --- control semantics --------------------------------------------------------------
     def requested_power(self) -> float:
         """The AC power the box's control registers ask for."""
         if self.latched_error:
             return 0.0
-        enable = self.map.role("remote_enable")
-        if enable is not None and self._get("remote_enable") != self.map.constant("remote_enable"):
-            return 0.0
+        if not self.remote:
+            # the owner app's default: full charge power after an autostart
+            return self.ev.params.max_charge_w if self._user_charging else 0.0
         if "start_stop" in self.map.roles and self._get("start_stop") != self.map.constant("start"):
             return 0.0
+        if "setpoint_mode" in self.map.roles and self._get("setpoint_mode") != self.map.constant(
+            "setpoint_mode"
+        ):
+            current = self.map.registers.get("current_setpoint")
+            if current is None:
+                return 0.0
+            return float(current.decode([self.words[(current.table, current.address)]])) * 230.0
         if "setpoint" in self.map.roles:
             return self._get("setpoint") or 0.0
         discharge = self._get("discharge_limit") or 0.0
@@ -130,11 +178,24 @@ class ModbusWallboxSim:
         elif "setpoint" in self.map.roles:
             self._set("setpoint", 0.0)
         if "remote_enable" in self.map.roles:
-            self._set("remote_enable", 0.0)  # Quasar: control returns to the user
+            self._hand_back()  # Quasar: control returns to the user
+
+    def _plug_events(self, now: float) -> None:
+        """Autostart: a plug-in while autostart is enabled starts a session by itself."""
+        plugged = self.ev.plugged_at(now)
+        if plugged and not self._was_plugged and self._get("autostart") == 1.0:
+            if self.remote and "start_stop" in self.map.roles:
+                self._set("start_stop", self.map.constant("start"))
+            elif not self.remote:
+                self._user_charging = True
+        if not plugged:
+            self._user_charging = False
+        self._was_plugged = plugged
 
     def advance(self) -> None:
         """Bring the physics up to the clock (watchdog included)."""
         now = self.clock()
+        self._plug_events(now)
         timeout = self.watchdog_timeout()
         if timeout > 0 and now - self.last_message > timeout and self.requested_power() != 0:
             # run the physics up to the moment the watchdog fired, then stop
@@ -207,22 +268,32 @@ class ModbusWallboxSim:
             out.append(word)
         return out
 
-    def write(self, address: int, words: list[int]) -> None:
+    def write(self, address: int, words: list[int], function: int = FC_WRITE_MULTIPLE) -> None:
         """Accept writes only to writable registers, whole and within their limits."""
+        self.write_functions.append(function)
         spec = next(
             (s for s in self.map.registers.values() if s.writable and s.address == address),
             None,
         )
+        if function == FC_WRITE_MULTIPLE and (
+            self.single_write_only or (spec is not None and spec.single_write)
+        ):
+            raise ModbusExceptionError(function, EXC_ILLEGAL_FUNCTION, address)
         if spec is None or spec.width != len(words):
-            raise ModbusExceptionError(16, EXC_ILLEGAL_ADDRESS, address)
+            raise ModbusExceptionError(function, EXC_ILLEGAL_ADDRESS, address)
+        if function == FC_WRITE_SINGLE and len(words) != 1:
+            raise ModbusExceptionError(function, EXC_ILLEGAL_VALUE, address)
         value = spec.decode(words)
         if spec.name == self.map.roles.get("charge_limit") and value == 0:
             self.latched_error = True  # the EVDC hardware fault the driver must never cause
         try:
             spec.encode(value)
         except ValueOutOfRangeError as err:
-            raise ModbusExceptionError(16, EXC_ILLEGAL_VALUE, address) from err
+            raise ModbusExceptionError(function, EXC_ILLEGAL_VALUE, address) from err
+        self.advance()
         for i, word in enumerate(words):
             self.words[("holding", address + i)] = word
         self.writes.append((spec.name, value))
+        if spec.name == self.map.roles.get("remote_enable") and not self.remote:
+            self._hand_back()
         self.advance()

@@ -33,7 +33,7 @@ def test_builtin_maps_are_valid() -> None:
     assert q.require("setpoint").address == 260
     assert q.require("watchdog").address == 88
     s = parse_device_map(SIGENERGY_EVDC_MAP)
-    assert s.require("charge_limit").minimum == 500  # never 0 on 41002
+    assert s.require("charge_limit").minimum == 1000  # never 0 on 41002 (evcc: >= 1000 W)
     assert s.require("start_stop").single_write
     a2 = parse_device_map(ambicharge_map(2))
     assert a2.require("power").address == 4218

@@ -6,6 +6,7 @@ watchdog and the driver's reconnect back-off all move only when the test advance
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from hems_core.devices.wallboxes import (
 )
 from hems_core.sim.ev import EvParams
 from hems_core.sim.modbus_server import ModbusServer
+from hems_core.sim.vendor_tables import ambicharge_table, quasar_table, sigenergy_evdc_table
 from hems_core.sim.wallbox_sim import ModbusWallboxSim
 
 GENERIC_MAP = Path(__file__).parent / "maps" / "generic_v2h.yaml"
@@ -75,13 +77,18 @@ def _make(kind: str, client: ModbusTcpClient, clock: ManualClock) -> ModbusWallb
     return ModbusWallbox(load_device_map(GENERIC_MAP), client, **kwargs)
 
 
-def _map(kind: str) -> Any:
+def _sim_table(kind: str) -> Any:
+    """The simulator's own table (vendor documents), never the driver's map."""
     return {
-        "quasar": QUASAR_MAP,
-        "ambicharge": ambicharge_map(1),
-        "sigenergy": SIGENERGY_EVDC_MAP,
-        "generic": load_device_map(GENERIC_MAP),
+        "quasar": quasar_table(),
+        "ambicharge": ambicharge_table(1),
+        "sigenergy": sigenergy_evdc_table(),
+        "generic": load_device_map(GENERIC_MAP),  # the user's own definition
     }[kind]
+
+
+def _sim(kind: str, ev: EvParams, clock: ManualClock, **kw: Any) -> ModbusWallboxSim:
+    return ModbusWallboxSim(_sim_table(kind), ev, clock, single_write_only=kind == "quasar", **kw)
 
 
 KINDS = ["quasar", "ambicharge", "sigenergy", "generic"]
@@ -104,7 +111,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     ev = EvParams(
         capacity_kwh=40, soc_pct=50, max_charge_w=7400, max_discharge_w=7400, ramp_w_per_s=1000
     )
-    sim = ModbusWallboxSim(_map(request.param), ev, clock, comm_timeout_s=60.0)
+    sim = _sim(request.param, ev, clock, comm_timeout_s=60.0)
     server = ModbusServer(sim)
     port = await server.start()
     client = ModbusTcpClient(
@@ -121,8 +128,31 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     await server.stop()
 
 
-async def test_driver_satisfies_wallbox_protocol(rig: Rig) -> None:
-    assert isinstance(rig.box, Wallbox)
+async def test_every_interface_method_acts_on_the_device(rig: Rig) -> None:
+    """Behaviour, not type: each Wallbox method changes what the simulated box does."""
+    box: Wallbox = rig.box
+    assert (await box.read_state()).power_w == 0
+    await box.set_power(2000)
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.ev.power_w == pytest.approx(2000)
+    await box.stop()
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.ev.power_w == 0
+    await box.start()
+    await box.set_power(-1500)
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.ev.power_w == pytest.approx(-1500)
+    programmed = await box.program_watchdog(45)
+    if programmed:
+        assert rig.sim.watchdog_timeout() == 45
+    await box.release()
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.ev.power_w == 0
+    assert rig.sim.requested_power() == 0
 
 
 async def test_charge_then_discharge_follows_setpoints(rig: Rig) -> None:
@@ -245,7 +275,9 @@ async def test_concurrent_callers_are_serialised(rig: Rig) -> None:
     calls += [rig.box.read_state() for _ in range(10)]
     await asyncio.gather(*calls)
     assert rig.server.max_pipelined == 1  # one request on the wire at a time
-    setpoints = [v for name, v in rig.sim.writes if name in ("setpoint", "target_power")]
+    setpoints = [
+        v for name, v in rig.sim.writes if name in ("setpoint", "target_power", "power_setpoint")
+    ]
     if setpoints:
         assert setpoints == [1000, -1000, 2000, -2000, 0]  # in call order, none lost
 
@@ -334,14 +366,14 @@ async def test_frozen_values_raise_stale_then_recover(rig: Rig) -> None:
 
 async def test_remote_control_retaken_after_reconnect() -> None:
     clock = ManualClock(0.0)
-    sim = ModbusWallboxSim(QUASAR_MAP, EvParams(), clock)
+    sim = _sim("quasar", EvParams(), clock)
     server = ModbusServer(sim)
     port = await server.start()
     client = ModbusTcpClient("127.0.0.1", port, timeout=TIMEOUT, clock=clock)
     box = quasar(client, clock=clock)
     try:
         await box.set_power(2000)
-        assert ("control", 1.0) in sim.writes
+        assert ("set_control", 1.0) in sim.writes
         await box.program_watchdog(20)
         clock.advance(100)  # silence: the Quasar returns control to the user
         sim.advance()
@@ -353,7 +385,7 @@ async def test_remote_control_retaken_after_reconnect() -> None:
         clock.advance(120)
         sim.writes.clear()
         await box.set_power(2000)
-        assert sim.writes[0] == ("control", 1.0)  # taken again on the new connection
+        assert sim.writes[0] == ("set_control", 1.0)  # taken again on the new connection
         clock.advance(5)
         assert (await box.read_state()).power_w == pytest.approx(2000, abs=10)
     finally:
@@ -366,26 +398,26 @@ async def test_remote_control_retaken_after_reconnect() -> None:
 
 async def test_sigenergy_never_writes_zero_charge_limit() -> None:
     clock = ManualClock(0.0)
-    sim = ModbusWallboxSim(SIGENERGY_EVDC_MAP, EvParams(), clock)
+    sim = _sim("sigenergy", EvParams(), clock)
     server = ModbusServer(sim)
     port = await server.start()
     box = SigenergyEvdcWallbox(
         ModbusTcpClient("127.0.0.1", port, timeout=TIMEOUT, clock=clock), clock=clock
     )
     try:
-        for watts in (3000, -3000, 0, 600, -500, 0, 7000, 0, -7000):
+        for watts in (3000, -3000, 0, 1000, -1000, 0, 7000, 0, -7000):
             await box.set_power(watts)
             clock.advance(30)
             state = await box.read_state()
             assert state.power_w == pytest.approx(watts, abs=10)
         await box.stop()
         with pytest.raises(ValueOutOfRangeError):
-            await box.set_power(200)  # below the 500 W minimum
+            await box.set_power(800)  # below the 1000 W minimum
         with pytest.raises(WriteRefusedError):
             await box.device.write("power", 0)
         with pytest.raises(ValueOutOfRangeError):
             await box.device.write("charge_limit", 0)  # the map itself forbids 0
-        assert all(not (name == "charge_limit" and value == 0) for name, value in sim.writes)
+        assert all(not (name == "charge_power_limit" and v == 0) for name, v in sim.writes)
         assert ("start_stop", 1.0) in sim.writes  # stopped through 41000
         assert not sim.latched_error
     finally:
@@ -396,13 +428,12 @@ async def test_sigenergy_never_writes_zero_charge_limit() -> None:
 async def test_sigenergy_sim_latches_on_zero_charge_limit() -> None:
     # the simulator reproduces the hardware fault, so the test above can fail
     clock = ManualClock(0.0)
-    sim = ModbusWallboxSim(SIGENERGY_EVDC_MAP, EvParams(), clock)
+    sim = _sim("sigenergy", EvParams(), clock)
     server = ModbusServer(sim)
     port = await server.start()
     client = ModbusTcpClient("127.0.0.1", port, timeout=TIMEOUT, clock=clock)
     try:
-        with pytest.raises(ModbusExceptionError):
-            await client.write(41002, [0, 0])
+        await client.write(41002, [0, 0])  # the box takes the write ... and latches
         assert sim.latched_error
         assert sim.requested_power() == 0
     finally:
@@ -429,7 +460,7 @@ def test_unit_keyword_shim_detects_both_forms() -> None:
 
 async def test_pool_shares_one_connection_per_endpoint() -> None:
     clock = ManualClock(0.0)
-    sim = ModbusWallboxSim(QUASAR_MAP, EvParams(), clock)
+    sim = _sim("quasar", EvParams(), clock)
     server = ModbusServer(sim)
     port = await server.start()
     pool = ModbusClientPool(timeout=TIMEOUT, clock=clock)
@@ -446,3 +477,238 @@ async def test_pool_shares_one_connection_per_endpoint() -> None:
         assert not a.connected
     finally:
         await server.stop()
+
+
+# --- honest maps: the simulators' tables are independent, so a wrong driver map fails -----------
+
+
+async def _conformance(kind: str, driver_map: Any) -> None:
+    """Drive a driver built from ``driver_map`` against the vendor simulator; assert agreement.
+
+    Raises AssertionError (or a DeviceError the box answers with) when the driver's view of
+    the box disagrees with what the simulated hardware does.
+    """
+    clock = ManualClock(1_700_000_000.0)
+    ev = EvParams(capacity_kwh=40, soc_pct=50, ramp_w_per_s=1000)
+    sim = _sim(kind, ev, clock)
+    server = ModbusServer(sim)
+    port = await server.start()
+    client = ModbusTcpClient("127.0.0.1", port, timeout=TIMEOUT, clock=clock)
+    box: ModbusWallbox
+    if kind == "sigenergy":
+        box = SigenergyEvdcWallbox(client, clock=clock)
+        box.map = load_map_data(driver_map)
+        box.device.map = box.map
+    else:
+        box = ModbusWallbox(driver_map, client, clock=clock)
+    try:
+        for watts in (3000.0, -2500.0):
+            await box.set_power(watts)
+            for _ in range(30):  # poll like a controller: feeds the box's watchdog
+                clock.advance(10)
+                state = await box.read_state()
+            assert sim.ev.power_w == pytest.approx(watts), "box did not do what was asked"
+            assert state.power_w == pytest.approx(watts, abs=10), "measured power disagrees"
+            assert state.soc_pct == pytest.approx(sim.ev.soc_pct, abs=0.6), "SoC disagrees"
+            for ours, true in (
+                (state.energy_in_kwh, sim.ev.energy_in_kwh),
+                (state.energy_out_kwh, sim.ev.energy_out_kwh),
+            ):
+                if ours is not None:
+                    assert ours == pytest.approx(true, abs=0.02), "energy disagrees"
+            expected = WallboxStatus.CHARGING if watts > 0 else WallboxStatus.DISCHARGING
+            assert state.status is expected, "status disagrees"
+        await box.set_power(0)
+        clock.advance(30)
+        assert (await box.read_state()).power_w == 0
+        assert sim.ev.power_w == 0
+    finally:
+        await box.close()
+        await server.stop()
+
+
+def load_map_data(data: Any) -> Any:
+    from hems_core.devices.regmap import parse_device_map
+
+    return parse_device_map(data)
+
+
+def _corrupt(base: Any, register: str, **change: Any) -> Any:
+    data = copy.deepcopy(base)
+    for reg in data["registers"]:
+        if reg["name"] == register:
+            reg.update(change)
+            return data
+    raise KeyError(register)
+
+
+def _generic_data() -> Any:
+    import yaml
+
+    return yaml.safe_load(GENERIC_MAP.read_text(encoding="utf-8"))
+
+
+CORRUPTIONS: dict[str, tuple[str, Callable[[], Any]]] = {
+    "quasar-power-wrong-address": ("quasar", lambda: _corrupt(QUASAR_MAP, "power", address=537)),
+    "quasar-setpoint-wrong-sign": ("quasar", lambda: _corrupt(QUASAR_MAP, "setpoint", scale=-1.0)),
+    "quasar-power-wrong-scale": ("quasar", lambda: _corrupt(QUASAR_MAP, "power", scale=10.0)),
+    "ambicharge-target-wrong-sign": (
+        "ambicharge",
+        lambda: _corrupt(ambicharge_map(1), "target_power", scale=1.0),
+    ),
+    "ambicharge-power-wrong-word-order": (
+        "ambicharge",
+        lambda: _corrupt(ambicharge_map(1), "power", word_order="little"),
+    ),
+    "ambicharge-soc-wrong-address": (
+        "ambicharge",
+        lambda: _corrupt(ambicharge_map(1), "soc", address=4000 + 26),
+    ),
+    "sigenergy-energy-wrong-scale": (
+        "sigenergy",
+        lambda: _corrupt(SIGENERGY_EVDC_MAP, "energy_in", scale=0.001),
+    ),
+    "sigenergy-soc-wrong-scale": (
+        "sigenergy",
+        lambda: _corrupt(SIGENERGY_EVDC_MAP, "soc", scale=0.01),
+    ),
+    "generic-soc-wrong-word-order": (
+        "generic",
+        lambda: _corrupt(_generic_data(), "soc", word_order="big"),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_driver_maps_conform_to_the_independent_simulators(kind: str) -> None:
+    maps = {
+        "quasar": QUASAR_MAP,
+        "ambicharge": ambicharge_map(1),
+        "sigenergy": SIGENERGY_EVDC_MAP,
+        "generic": _generic_data(),
+    }
+    await _conformance(kind, maps[kind])
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+async def test_a_corrupted_driver_map_fails_conformance(case: str) -> None:
+    """The check above can fail: one wrong address/scale/sign/word order is caught."""
+    kind, make = CORRUPTIONS[case]
+    with pytest.raises((AssertionError, DeviceError)):
+        await _conformance(kind, make())
+
+
+# --- Quasar 1: take control, hand back, FC06 only ------------------------------------------------
+
+
+@dataclass
+class QuasarRig:
+    clock: ManualClock
+    sim: ModbusWallboxSim
+    server: ModbusServer
+    client: ModbusTcpClient
+    box: ModbusWallbox
+
+
+@pytest.fixture
+async def qrig() -> AsyncIterator[QuasarRig]:
+    clock = ManualClock(0.0)
+    # unplugged for the first 100 s, then plugged in: a plug-in event the test can watch
+    sim = _sim("quasar", EvParams(plug_schedule=((100.0, 1e9),)), clock)
+    server = ModbusServer(sim)
+    port = await server.start()
+    client = ModbusTcpClient("127.0.0.1", port, timeout=TIMEOUT, clock=clock)
+    box = quasar(client, clock=clock)
+    yield QuasarRig(clock, sim, server, client, box)
+    await box.close()
+    await server.stop()
+
+
+async def test_quasar_take_control_disables_autostart(qrig: QuasarRig) -> None:
+    assert qrig.sim.value("autostart") == 1  # factory default
+    await qrig.box.set_power(0)
+    assert qrig.sim.remote
+    assert qrig.sim.value("autostart") == 0
+    assert qrig.sim.value("setpoint_mode") == 1
+    qrig.clock.advance(150)  # the car is plugged in at 100 s
+    state = await qrig.box.read_state()
+    assert state.plugged
+    assert state.power_w == 0  # no session of its own on plug-in
+    assert qrig.sim.ev.energy_in_kwh == 0
+
+
+async def test_quasar_sim_autostart_really_starts_on_plug_in(qrig: QuasarRig) -> None:
+    """Counter-check: with autostart left enabled the simulated box charges by itself."""
+    await qrig.client.write(81, [1], single=True)  # remote control, autostart untouched
+    await qrig.client.write(83, [1], single=True)
+    await qrig.client.write(260, [2000], single=True)
+    qrig.clock.advance(150)
+    qrig.sim.advance()
+    assert qrig.sim.ev.power_w == pytest.approx(2000)
+
+
+async def test_quasar_writes_are_all_fc06_and_fc16_is_refused(qrig: QuasarRig) -> None:
+    await qrig.box.set_power(1500)
+    await qrig.box.program_watchdog(60)
+    await qrig.box.stop()
+    await qrig.box.release()
+    assert qrig.sim.write_functions
+    assert set(qrig.sim.write_functions) == {6}
+    with pytest.raises(ModbusExceptionError) as info:
+        await qrig.client.write(81, [1])  # FC16
+    assert info.value.exception_code == 1  # illegal function
+
+
+async def test_quasar_release_hands_control_back_power_first(qrig: QuasarRig) -> None:
+    qrig.clock.advance(150)
+    await qrig.box.set_power(3000)
+    qrig.clock.advance(10)
+    assert (await qrig.box.read_state()).power_w == pytest.approx(3000, abs=10)
+    qrig.sim.writes.clear()
+    await qrig.box.release()
+    names = [n for n, _ in qrig.sim.writes]
+    assert names[-1] == "set_control"
+    assert qrig.sim.writes[-1] == ("set_control", 0.0)
+    assert ("power_setpoint", 0.0) in qrig.sim.writes
+    assert names.index("power_setpoint") < names.index("set_control")
+    assert not qrig.sim.remote
+    assert qrig.sim.value("autostart") == 1  # the box restores its own default
+    qrig.clock.advance(10)
+    qrig.sim.advance()
+    assert qrig.sim.ev.power_w == 0
+
+
+async def test_quasar_close_hands_control_back(qrig: QuasarRig) -> None:
+    qrig.clock.advance(150)
+    await qrig.box.set_power(-2000)
+    qrig.clock.advance(10)
+    qrig.sim.advance()
+    assert qrig.sim.ev.power_w == pytest.approx(-2000)
+    await qrig.box.close()
+    assert not qrig.sim.remote
+    assert qrig.sim.value("setpoint") == 0
+    qrig.clock.advance(10)
+    qrig.sim.advance()
+    assert qrig.sim.ev.power_w == 0
+
+
+async def test_quasar_reports_no_energy_counters(qrig: QuasarRig) -> None:
+    qrig.clock.advance(150)
+    await qrig.box.set_power(3000)
+    qrig.clock.advance(600)
+    state = await qrig.box.read_state()
+    assert qrig.sim.ev.energy_in_kwh > 0.3
+    assert state.energy_in_kwh is None
+    assert state.energy_out_kwh is None
+
+
+async def test_every_driver_hands_back_on_close(rig: Rig) -> None:
+    await rig.box.set_power(2000)
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.ev.power_w == pytest.approx(2000)
+    await rig.box.close()
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.requested_power() == 0
+    assert rig.sim.ev.power_w == 0
