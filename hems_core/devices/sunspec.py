@@ -84,13 +84,25 @@ MODELS: dict[int, dict[str, Point]] = {
     ),
     **dict.fromkeys(INVERTER_INT_MODELS, _INT_INVERTER),
     **dict.fromkeys(INVERTER_FLOAT_MODELS, _FLOAT_INVERTER),
-    120: _points("DERTyp@0:enum16 WRtg@1:uint16/WRtg_SF WRtg_SF@2:sunssf"),
+    120: _points(
+        "DERTyp@0:enum16 WRtg@1:uint16/WRtg_SF WRtg_SF@2:sunssf "
+        "MaxChaRte@21:uint16/MaxChaRte_SF MaxChaRte_SF@22:sunssf "
+        "MaxDisChaRte@23:uint16/MaxDisChaRte_SF MaxDisChaRte_SF@24:sunssf"
+    ),
     121: _points("WMax@0:uint16/WMax_SF WMax_SF@20:sunssf"),
     123: _points(
         "Conn@2:enum16 WMaxLimPct@3:uint16/WMaxLimPct_SF WMaxLimPct_WinTms@4:uint16 "
         "WMaxLimPct_RvrtTms@5:uint16 WMaxLimPct_RmpTms@6:uint16 WMaxLim_Ena@7:enum16 "
         "WMaxLimPct_SF@21:sunssf",
         writable=("WMaxLimPct", "WMaxLimPct_RvrtTms", "WMaxLim_Ena"),
+    ),
+    #: SunSpec model 124 "Storage" (basic storage controls), offsets after the header
+    124: _points(
+        "WChaMax@0:uint16/WChaMax_SF StorCtl_Mod@3:bitfield16 ChaState@6:uint16/ChaState_SF "
+        "ChaSt@9:enum16 OutWRte@10:int16/InOutWRte_SF InWRte@11:int16/InOutWRte_SF "
+        "InOutWRte_RvrtTms@13:uint16 WChaMax_SF@16:sunssf ChaState_SF@20:sunssf "
+        "InOutWRte_SF@23:sunssf",
+        writable=("StorCtl_Mod", "OutWRte", "InWRte", "InOutWRte_RvrtTms"),
     ),
     704: _points(
         "WMaxLimPctEna@12:enum16 WMaxLimPct@13:uint16/WMaxLimPct_SF "
@@ -111,6 +123,7 @@ MODEL_LENGTHS: dict[int, int] = {
     120: 26,
     121: 30,
     123: 24,
+    124: 24,
     704: 65,
 }
 
@@ -126,7 +139,7 @@ def decode_point(point: Point, words: Sequence[int]) -> float | str | None:
     if typ in ("int16", "sunssf"):
         value = words[0] - 0x10000 if words[0] & 0x8000 else words[0]
         return None if words[0] == 0x8000 else float(value)
-    if typ in ("uint16", "enum16"):
+    if typ in ("uint16", "enum16", "bitfield16"):
         return None if words[0] == 0xFFFF else float(words[0])
     if typ in ("acc32", "uint32"):
         raw = (words[0] << 16) | words[1]
@@ -253,20 +266,23 @@ class SunSpecInverter:
     def _allow_list(self) -> DeviceMap:
         """A register map holding exactly the points we may write."""
         regs: dict[str, RegisterSpec] = {}
-        for mid in (123, 704):
+        for mid in (123, 124, 704):
             ref = self.models.get(mid)
             if ref is None:
                 continue
             for p in MODELS[mid].values():
                 if p.writable:
                     kind: ValueType = "u32" if p.width == 2 else "u16"
+                    low, high = 0.0, float(0xFFFF if kind == "u16" else 0xFFFFFFFF)
+                    if p.type == "int16":
+                        kind, low, high = "s16", -32767.0, 32767.0
                     regs[f"{mid}.{p.name}"] = RegisterSpec(
                         f"{mid}.{p.name}",
                         ref.address + p.offset,
                         kind,
                         writable=True,
-                        minimum=0,
-                        maximum=0xFFFF if kind == "u16" else 0xFFFFFFFF,
+                        minimum=low,
+                        maximum=high,
                     )
         if not regs:
             regs["none"] = RegisterSpec("none", 0)

@@ -115,7 +115,8 @@ async def test_all_three_sources_agree(p1: P1Rig) -> None:
     assert raw.timestamp.timestamp() == pytest.approx(T0 + 60)
     assert raw.demand_quarter_kw is not None  # e-MUCS fields travel through the telegram
     assert readings["json"].demand_quarter_kw == pytest.approx(raw.demand_quarter_kw, abs=1e-3)
-    assert isinstance(p1.meters["raw"], Meter)
+    meter: Meter = p1.meters["raw"]
+    assert (await meter.read()).power_w == pytest.approx(-2500, abs=2)
 
 
 async def test_quarter_demand_and_month_peak_follow_the_house(p1: P1Rig) -> None:
@@ -273,8 +274,21 @@ async def _state(rig: WbRig) -> None:
     await until(lambda: rig.box.received >= expected)
 
 
+async def test_mqtt_wallbox_release_and_close_stop_the_box(wb: WbRig) -> None:
+    """Behaviour, not type: release() and close() really bring the simulated box to 0 W."""
+    box: Wallbox = wb.box
+    await box.set_power(3000)
+    await until(lambda: wb.sim.setpoint_w == 3000)
+    await box.release()
+    await until(lambda: wb.sim.setpoint_w == 0)
+    assert not wb.box.in_control
+    await box.set_power(-2000)
+    await until(lambda: wb.sim.setpoint_w == -2000)
+    await box.close()
+    await until(lambda: wb.sim.setpoint_w == 0)
+
+
 async def test_mqtt_wallbox_setpoints_and_state(wb: WbRig) -> None:
-    assert isinstance(wb.box, Wallbox)
     await wb.box.set_power(-4000)
     await until(lambda: wb.sim.received == 1)
     wb.clock.advance(30)

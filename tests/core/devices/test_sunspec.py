@@ -136,7 +136,24 @@ async def test_discovery(rig: Rig) -> None:
     assert {rig.sim.inverter_model, 120, 121, rig.sim.limit_model} <= models.keys()
     assert rig.inv.common["Md"] == "SimInverter"
     assert rig.inv.rated_power_w == 6000
-    assert isinstance(rig.inv, Inverter)
+
+
+async def test_interface_methods_act_on_the_inverter(rig: Rig) -> None:
+    """Behaviour, not type: limit, release and close change what the simulated inverter does."""
+    inv: Inverter = rig.inv
+    await inv.set_power_limit(1200)
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.limit_w() == pytest.approx(1200, abs=6)
+    assert rig.sim.ac_w == pytest.approx(1200, abs=6)
+    await inv.release()
+    rig.clock.advance(10)
+    rig.sim.advance()
+    assert rig.sim.limit_w() is None
+    assert rig.sim.ac_w == pytest.approx(4000)
+    await inv.set_power_limit(500)
+    await inv.close()  # lifts the limit it set before disconnecting
+    assert rig.sim.limit_w() is None
 
 
 async def test_power_energy_and_curtailment(rig: Rig) -> None:
