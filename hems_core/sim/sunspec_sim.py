@@ -4,6 +4,8 @@ Register image: ``SunS`` at 40000, models 1, 103 (or 113 with ``float_model``), 
 123 (and 704 with ``der_704``), end marker. The AC output is the PV profile's available power
 clipped at the rated power and at the active limit; the limit reverts when its revert time
 (``WMaxLimPct_RvrtTms``) passes without a new limit write — the inverter's own watchdog.
+The layout comes from :mod:`hems_core.sim.sunspec_models` (typed in from the SunSpec model
+definitions), never from the driver's point tables.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from dataclasses import dataclass
 from hems_core.devices.clock import Clock
 from hems_core.devices.errors import ModbusExceptionError
 from hems_core.devices.modbus_codec import EXC_ILLEGAL_ADDRESS, EXC_ILLEGAL_VALUE
-from hems_core.devices.sunspec import MODEL_LENGTHS, MODELS, SUNS, model_words
 
 from .faults import Faults
+from .sunspec_models import LENGTHS, SUNS_MARKER, WRITABLE, encode_model, offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +72,10 @@ class SunSpecInverterSim:
         self.writes: list[tuple[int, int]] = []
         self.layout: dict[int, int] = {}
         chain = [1, self.inverter_model, 120, 121, self.limit_model]
-        self.words: dict[int, int] = {self.BASE: SUNS[0], self.BASE + 1: SUNS[1]}
+        self.words: dict[int, int] = {self.BASE: SUNS_MARKER[0], self.BASE + 1: SUNS_MARKER[1]}
         address = self.BASE + 2
         for mid in chain:
-            length = MODEL_LENGTHS[mid]
+            length = LENGTHS[mid]
             self.words[address] = mid
             self.words[address + 1] = length
             self.layout[mid] = address + 2
@@ -86,23 +88,23 @@ class SunSpecInverterSim:
 
     def _initial(self, mid: int) -> list[int]:
         if mid == 1:
-            return model_words(
+            return encode_model(
                 1, {"Mn": "HEMS", "Md": "SimInverter", "Vr": "1.0", "SN": "SIM0001", "DA": 1}
             )
         if mid == 120:
-            return model_words(120, {"DERTyp": 4, "WRtg": round(self.rated_w / 10), "WRtg_SF": 1})
+            return encode_model(120, {"DERTyp": 4, "WRtg": round(self.rated_w / 10), "WRtg_SF": 1})
         if mid == 121:
-            return model_words(121, {"WMax": round(self.rated_w / 10), "WMax_SF": 1})
+            return encode_model(121, {"WMax": round(self.rated_w / 10), "WMax_SF": 1})
         if mid == 123:
-            return model_words(
+            return encode_model(
                 123, {"Conn": 1, "WMaxLimPct": 1000, "WMaxLim_Ena": 0, "WMaxLimPct_SF": -1}
             )
         if mid == 704:
-            return model_words(704, {"WMaxLimPctEna": 0, "WMaxLimPct": 100, "WMaxLimPct_SF": 0})
-        return [0] * MODEL_LENGTHS[mid]
+            return encode_model(704, {"WMaxLimPctEna": 0, "WMaxLimPct": 100, "WMaxLimPct_SF": 0})
+        return [0] * LENGTHS[mid]
 
     def _point(self, mid: int, name: str) -> int:
-        return self.layout[mid] + MODELS[mid][name].offset
+        return self.layout[mid] + offset(mid, name)
 
     def limit_w(self) -> float | None:
         """The active limit in W, or None."""
@@ -168,7 +170,7 @@ class SunSpecInverterSim:
                 "DCW_SF": 0,
                 "St": 4 if ac > 0 else 2,
             }
-        for i, w in enumerate(model_words(mid, values)):
+        for i, w in enumerate(encode_model(mid, values)):
             self.words[self.layout[mid] + i] = w
 
     def on_request(self) -> None:
@@ -188,19 +190,20 @@ class SunSpecInverterSim:
 
     def write(self, address: int, words: list[int], function: int = 16) -> None:
         """Only RW points of the control models are writable."""
-        for mid in (self.limit_model,):
-            for p in MODELS[mid].values():
-                if p.writable and self._point(mid, p.name) == address and p.width == len(words):
-                    if p.name == "WMaxLimPct" and words[0] * 10.0 ** self._sf() > 100:
-                        raise ModbusExceptionError(16, EXC_ILLEGAL_VALUE, address)
-                    self.advance()
-                    for i, w in enumerate(words):
-                        self.words[address + i] = w
-                    self.writes.append((address, words[0]))
-                    self.last_limit_write = self.clock()
-                    self.advance()
-                    return
-        raise ModbusExceptionError(16, EXC_ILLEGAL_ADDRESS, address)
+        mid = self.limit_model
+        for name in WRITABLE[mid]:
+            width = 2 if name == "WMaxLimPctRvrtTms" else 1
+            if self._point(mid, name) == address and width == len(words):
+                if name == "WMaxLimPct" and words[0] * 10.0 ** self._sf() > 100:
+                    raise ModbusExceptionError(function, EXC_ILLEGAL_VALUE, address)
+                self.advance()
+                for i, w in enumerate(words):
+                    self.words[address + i] = w
+                self.writes.append((address, words[0]))
+                self.last_limit_write = self.clock()
+                self.advance()
+                return
+        raise ModbusExceptionError(function, EXC_ILLEGAL_ADDRESS, address)
 
     def _sf(self) -> int:
         raw = self.words[self._point(self.limit_model, "WMaxLimPct_SF")]

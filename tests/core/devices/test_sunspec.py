@@ -260,3 +260,32 @@ async def test_no_suns_marker() -> None:
     finally:
         await inv.close()
         await server.stop()
+
+
+@pytest.mark.parametrize(
+    ("model", "point", "wrong_offset"),
+    [(103, "W", 14), (113, "W", 22), (123, "WMaxLimPct", 4), (704, "WMaxLimPct", 14)],
+)
+async def test_a_corrupted_point_table_fails(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, model: int, point: str, wrong_offset: int
+) -> None:
+    """The simulator lays its models out itself, so one wrong driver offset is caught."""
+    import dataclasses
+
+    from hems_core.devices import sunspec
+
+    if model not in (rig.sim.inverter_model, rig.sim.limit_model):
+        pytest.skip("model not in this rig")
+    table = dict(sunspec.MODELS[model])
+    table[point] = dataclasses.replace(table[point], offset=wrong_offset)
+    monkeypatch.setitem(sunspec.MODELS, model, table)
+    try:
+        await rig.inv.set_power_limit(1500)
+        rig.clock.advance(10)
+        state = await rig.inv.read_state()
+    except DeviceError:
+        return  # the device refused what the driver wrote: caught
+    agrees = state.ac_power_w == pytest.approx(1500, abs=3) and rig.sim.ac_w == pytest.approx(
+        1500, abs=3
+    )
+    assert not agrees
