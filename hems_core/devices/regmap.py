@@ -3,7 +3,8 @@
 A map lists registers (address, type, table, scale, writable, limits) and *roles* that tell a
 generic driver which register means what. The map is also the **write allow-list**: a write to
 any register the map does not declare writable is refused and logged, and every value is
-range-checked before it is encoded. The simulators are built from the same maps.
+range-checked before it is encoded. Vendor simulators serve tables of their own
+(:mod:`hems_core.sim.vendor_tables`), so a mistake in a built-in map fails its tests.
 
 Schema (see ``docs`` in :func:`parse_device_map`)::
 

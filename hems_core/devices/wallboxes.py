@@ -2,9 +2,14 @@
 
 Register facts come from the peer study (``reference/peers-evcc-openems-wallboxes.md`` §3):
 Wallbox Quasar 1 as used by V2G Liberty, ambiCHARGE Home and Sigenergy EVDC as used by evcc.
-Where the public sources leave a detail open (status enum values, energy units, the sign of
-ambiCHARGE power) the map says so in a comment and the simulator implements the same
-assumption, so a wrong guess shows up as one line to change in one place.
+The simulators do not serve these maps: they have their own tables typed in from the same
+vendor sources (:mod:`hems_core.sim.vendor_tables`), and a conformance test shows that a
+corrupted map fails. Where the sources leave a detail open (ambiCHARGE session states, the
+sign of its measured power) the map says so in a comment.
+
+Take control / hand back: a driver takes remote control once per connection (Quasar:
+81 ← 1, autostart 82 ← 0, setpoint type 83 ← 1) and :meth:`ModbusWallbox.release` hands it
+back (setpoint 0 and stop, then 81 ← 0); ``close()`` does so when it still holds control.
 """
 
 from __future__ import annotations

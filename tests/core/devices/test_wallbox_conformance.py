@@ -572,6 +572,20 @@ CORRUPTIONS: dict[str, tuple[str, Callable[[], Any]]] = {
         "sigenergy",
         lambda: _corrupt(SIGENERGY_EVDC_MAP, "soc", scale=0.01),
     ),
+    # the running-state guess this driver shipped before evcc's table was checked
+    "sigenergy-old-status-map": (
+        "sigenergy",
+        lambda: {
+            **SIGENERGY_EVDC_MAP,
+            "status_map": {
+                0: "disconnected",
+                1: "waiting",
+                2: "charging",
+                3: "discharging",
+                4: "error",
+            },
+        },
+    ),
     "generic-soc-wrong-word-order": (
         "generic",
         lambda: _corrupt(_generic_data(), "soc", word_order="big"),
