@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -136,7 +136,10 @@ class Runtime:
         self.pv = _Device("pv", inverter) if inverter is not None else None
         self.solver = solver
         self.clock = clock
-        self.executor = executor
+        # One solver thread: solves are serial anyway (coalesced), and a thread pool would give
+        # HiGHS a malloc arena per thread, which looks like memory growth for hours.
+        self._own_executor = executor is None
+        self.executor: Executor = executor or ThreadPoolExecutor(1, thread_name_prefix="hems-plan")
         self.on_event = on_event
         self.read_timeout_s = read_timeout_s
         self.stats = RuntimeStats()
@@ -359,6 +362,8 @@ class Runtime:
                     await asyncio.wait_for(_release(dev.driver, is_pv=dev is self.pv), 5.0)
             except (DeviceError, TimeoutError, OSError) as err:
                 _LOGGER.warning("%s: could not hand control back: %s", dev.name, err)
+        if self._own_executor:
+            self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _event(self, ev: Event) -> None:
         self.events.append(ev)

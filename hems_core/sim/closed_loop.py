@@ -290,9 +290,16 @@ class ClosedLoop:
         now_s = self.clock()
         for c in result.commands:
             self.tally.commands.append((now_s, c))
-        if len(self.tally.commands) > 20_000:
-            del self.tally.commands[:10_000]
-        for log in (self.wallbox_sim.writes, self.runner.inverters["pv"].writes):
+        if len(self.tally.commands) > 2_000:
+            del self.tally.commands[:1_000]
+        sims = (self.wallbox_sim, self.runner.inverters["pv"])
+        logs = [
+            getattr(sim, n)
+            for sim in sims
+            for n in ("writes", "write_functions")
+            if hasattr(sim, n)
+        ]
+        for log in logs:
             if len(log) > 1000:  # the simulators' own write logs are for tests, not for days
                 del log[:-100]
         if on_commands is not None:
