@@ -59,7 +59,7 @@ hems_ensure_venv() {
   local venv="$1" py="$2" profile="$3"; shift 3
   local pyver want have
   pyver="$(hems_pyver "$py")"
-  want="$(printf '%s\n' "$pyver" "$*" | cat - "$HEMS_ROOT/pyproject.toml" "$HEMS_ROOT/scripts/lib/common.sh" | sha256sum | cut -c1-16)"
+  want="$(printf '%s\n' "$pyver" "$*" "${HEMS_UV_FLAGS:-}" | cat - "$HEMS_ROOT/pyproject.toml" "$HEMS_ROOT/scripts/lib/common.sh" | sha256sum | cut -c1-16)"
   if [ -x "$venv/bin/python" ] && [ "$(hems_pyver "$venv/bin/python")" != "$pyver" ]; then
     hems_log "Python changed ($(hems_pyver "$venv/bin/python") -> $pyver): recreating $venv"
     rm -rf "$venv"
@@ -84,7 +84,8 @@ hems_ensure_venv() {
   # (as on this workplace's machines) every fresh interpreter would otherwise recompile numpy
   # and Home Assistant from source (measured: hems cold start 0.40-0.50 s -> 0.19-0.23 s, the
   # HA test pass 18 s -> 12 s, for ~13 s more per venv).
-  (cd "$HEMS_ROOT" && "$uv" pip install -q --compile-bytecode --python "$venv/bin/python" "$@") \
+  # shellcheck disable=SC2086  # HEMS_UV_FLAGS holds several flags on purpose
+  (cd "$HEMS_ROOT" && "$uv" pip install -q --compile-bytecode ${HEMS_UV_FLAGS:-} --python "$venv/bin/python" "$@") \
     || hems_die "installing $* into $venv failed"
   # The editable hems_core too (stale .pyc files are ignored by Python, never misused).
   "$venv/bin/python" -m compileall -q "$HEMS_ROOT/hems_core" >/dev/null || true
