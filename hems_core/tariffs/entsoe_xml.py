@@ -25,8 +25,8 @@ import numpy as np
 from .errors import PriceDataError
 from .resample import SeriesMeta, intervals_to_series
 from .series import PriceSeries
-from .timegrid import from_epoch_s, zone
-from .units import EIC_ZONES, check_magnitude, energy_factor
+from .timegrid import from_epoch_s
+from .units import check_magnitude, energy_factor
 
 _RES = re.compile(r"^P(?:T(?:(\d+)H)?(?:(\d+)M)?)$")
 MAX_POINTS = 100_000
@@ -214,17 +214,3 @@ def parse_entsoe_xml(
     meta = SeriesMeta(currency=(currency or cur).upper(), source=source or "entsoe_xml")
     check_magnitude(np.asarray(values, dtype=np.float64), meta.currency)
     return intervals_to_series(starts, ends, values, meta)
-
-
-def zone_of_document(text: str) -> tzinfo | None:
-    """The local zone of the document's bidding zone, when it is a known EIC code."""
-    try:
-        root = ET.fromstring(text)
-    except (ET.ParseError, ValueError):
-        return None
-    for ts in root:
-        if _local(ts.tag) == "TimeSeries":
-            eic = _opt_text(ts, "in_Domain.mRID")
-            if eic in EIC_ZONES:
-                return zone(EIC_ZONES[eic])
-    return None

@@ -132,31 +132,3 @@ AREA_ZONES = {
     "PL": "Europe/Warsaw",
     "SYS": "Europe/Oslo",
 }
-
-#: ENTSO-E EIC codes of common bidding zones -> IANA zone (public identifiers).
-EIC_ZONES = {
-    "10YNL----------L": "Europe/Amsterdam",
-    "10YBE----------2": "Europe/Brussels",
-    "10Y1001A1001A82H": "Europe/Berlin",
-    "10YAT-APG------L": "Europe/Vienna",
-    "10YFR-RTE------C": "Europe/Paris",
-    "10YCH-SWISSGRIDZ": "Europe/Zurich",
-    "10YPL-AREA-----S": "Europe/Warsaw",
-    "10YDK-1--------W": "Europe/Copenhagen",
-    "10YDK-2--------M": "Europe/Copenhagen",
-    "10YFI-1--------U": "Europe/Helsinki",
-    "10Y1001A1001A39I": "Europe/Tallinn",
-    "10YLV-1001A00074": "Europe/Riga",
-    "10YLT-1001A0008Q": "Europe/Vilnius",
-    "10Y1001A1001A44P": "Europe/Stockholm",
-    "10Y1001A1001A45N": "Europe/Stockholm",
-    "10Y1001A1001A46L": "Europe/Stockholm",
-    "10Y1001A1001A47J": "Europe/Stockholm",
-    "10YNO-1--------2": "Europe/Oslo",
-    "10YNO-2--------T": "Europe/Oslo",
-    "10YNO-3--------J": "Europe/Oslo",
-    "10YNO-4--------9": "Europe/Oslo",
-    "10Y1001A1001A48H": "Europe/Oslo",
-    "10YES-REE------0": "Europe/Madrid",
-    "10YPT-REN------W": "Europe/Lisbon",
-}
