@@ -131,11 +131,13 @@ class SunSpecInverterSim:
         if revert and now - self.last_limit_write > revert and self.limit_w() is not None:
             ena = "WMaxLim_Ena" if self.limit_model == 123 else "WMaxLimPctEna"
             self.words[self._point(self.limit_model, ena)] = 0
+        limit = self.limit_w()  # registers do not change while we integrate
         while self.time < now - 1e-9:
-            dt = min(1.0, now - self.time)
+            # 10 s sub-steps: PV changes slowly, and a 12-hour jump must not take the server
+            # long enough to time out its client
+            dt = min(10.0, now - self.time)
             self.time += dt
             avail = min(self.profile.available_w(self.time), self.rated_w)
-            limit = self.limit_w()
             self.ac_w = max(0.0, min(avail, limit) if limit is not None else avail)
             self.energy_wh += self.ac_w * dt / 3600
         if not self.faults.frozen:
