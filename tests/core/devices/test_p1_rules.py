@@ -594,3 +594,113 @@ def test_round_trip_keeps_a_reading() -> None:
     assert r.timestamp is not None and r.timestamp + timedelta(hours=1) == datetime(
         2024, 10, 27, 1, 30, tzinfo=UTC
     )
+
+
+# -- what mutation testing asked for -------------------------------------------------------------
+
+
+def _crc_bit_by_bit(data: bytes) -> int:
+    """CRC-16/ARC as its definition reads: reflected, one bit at a time, no table."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def test_crc_table_is_the_one_byte_crcs() -> None:
+    # the table is built at import; building it again must give each byte's own CRC
+    assert _crc_bit_by_bit(b"123456789") == 0xBB3D  # the reference itself is right
+    table = p1._crc_table()
+    assert table == tuple(_crc_bit_by_bit(bytes([b])) for b in range(256))
+    assert (table[0], table[1], table[0x80], table[0xFF]) == (0x0000, 0xC0C1, 0xA001, 0x4040)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no '/' start of telegram"),
+        ("/X\r\n\r\n1-0:1.7.0(1*kW)\r\n", "no '!' end of telegram"),
+        (
+            "/X\r\n\r\n1-0:1.7.0(1*kW)\r\n!\r\n",
+            "telegram has no CRC (DSMR < 4 needs require_crc=False)",
+        ),
+        ("/X\r\n\r\n1-0:1.7.0(1*kW)\r\n!123456789AB\r\n", "malformed CRC '12345678'"),
+        ("/\r\n\r\n1-0:1.7.0(1*kW)\r\n!", "empty identification line"),
+        ("/X\r\n\r\n!", "telegram without objects"),
+        ("/X\r\n\r\n(1*kW)\r\n!", "value line without an object"),
+        ("/X\r\n\r\n" + "1" * 50 + "\r\n!", "malformed line '" + "1" * 40 + "'"),
+        ("/X\r\n\r\n" + "1" * 30 + "(1)\r\n!", "malformed OBIS code '" + "1" * 20 + "'"),
+        ("/X\r\n\r\nX(1)\r\n!", "malformed OBIS code 'X'"),
+        ("/X\r\n\r\n1-0:1.7.0(1*kW)X\r\n!", "expected '(' in '(1*kW)X'"),
+        ("/X\r\n\r\n0-0:96.14.0(0001)\r\n!", "telegram has no power (1-0:1.7.0 / 1-0:2.7.0)"),
+        ("/X\r\n\r\n1-0:1.7.0(1*kW)\r\n0-0:98.1.0(a)\r\n!", "peak history without a count"),
+        ("/X\r\n\r\n1-0:1.7.0(1*kW)\r\n!" + "x" * 20000, "telegram too long"),
+        (b"/X\r\n\r\n1-0:1.7.0(1*kW)\r\n!" + b"x" * 20000, "telegram too long"),
+        ("/X\r\n\r\n1-0:1.7.0(1*kW)\r\né!", "telegram is not ASCII"),
+        (b"/X\r\n\r\n1-0:1.7.0(1*kW)\r\n\xe9!", "telegram is not ASCII"),
+    ],
+)
+def test_exact_error_messages(text: str | bytes, message: str) -> None:
+    with pytest.raises(TelegramError) as exc:
+        parse_telegram(text, require_crc=message.startswith("telegram has no CRC"))
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1-0:1.8.1(1*kW)",
+        "1-0:52.7.0(1*A)",
+        "1-0:51.7.0(1*V)",
+        "0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(240101000000W)(231211120000W)(02.750*kWh)",
+    ],
+)
+def test_wrong_unit_family_is_refused(line: str) -> None:
+    with pytest.raises(TelegramError, match="expected"):
+        _read(POWER, line)
+
+
+def test_values_with_spaces_and_a_bang_right_after_the_last_object() -> None:
+    t = parse_telegram("/X\r\n\r\n0-0:96.13.0(Hello meter)\r\n1-0:1.7.0(1*kW)!", require_crc=False)
+    assert t.objects["0-0:96.13.0"] == ("Hello meter",)
+    assert t.reading.power_w == 1000.0
+
+
+def test_slashes_and_bangs_outside_the_frame_are_junk() -> None:
+    text = _frame(POWER)
+    assert parse_telegram("!!junk" + text).reading.power_w == 1234.0
+    assert parse_telegram(text + "more junk / and !").reading.power_w == 1234.0
+
+
+def test_gas_without_a_time_and_export_watts_rounding() -> None:
+    assert _read(POWER, "0-1:24.2.1(00012.500*m3)").gas_m3 == 12.5
+    r = _read("1-0:2.7.0(0.0012346*kW)")
+    assert r.power_export_w == 1.235
+    assert r.power_w == -1.235
+
+
+def test_times_are_utc_objects() -> None:
+    r = _read(POWER, "0-0:1.0.0(240715120000S)")
+    assert r.timestamp is not None
+    assert r.timestamp.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("utc", "local"),
+    [
+        # 2027: 31 October is a Sunday, so summer time ends on that very day
+        (datetime(2027, 10, 31, 0, 30, tzinfo=UTC), "271031023000S"),
+        (datetime(2027, 10, 31, 1, 30, tzinfo=UTC), "271031023000W"),
+        (datetime(2027, 10, 24, 1, 30, tzinfo=UTC), "271024033000S"),
+    ],
+)
+def test_encoder_summer_end_on_the_31st(utc: datetime, local: str) -> None:
+    text = format_telegram(MeterReading(timestamp=utc, power_w=0.0))
+    assert f"0-0:1.0.0({local})" in text.split("\r\n")
+
+
+def test_buffer_replaces_each_non_ascii_byte() -> None:
+    (frame,) = TelegramBuffer().feed("/X\r\n\r\n1-0:1.7.0(1*kW)\r\n!é\r\n".encode())
+    assert frame.count("\ufffd") == 2  # é is two bytes in UTF-8, each replaced

@@ -465,3 +465,98 @@ def test_swedish_without_complete_hours_is_incomplete() -> None:
     with pytest.raises(PriceDataError, match="no complete hour") as exc:
         update_sweden(None, _quarters([(T0, 3.0)]), SwedishPowerTariff(1.0), STO)
     assert _kind(exc) == "incomplete"
+
+
+# -- exact messages, edges and contracts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: quarters_from_counter([T0], [1.0]),
+            "need at least two counter readings with one time each",
+        ),
+        (
+            lambda: quarters_from_counter([_at(0), _at(1)], [1.0, float("nan")]),
+            "meter counter reading is not a finite number",
+        ),
+        (
+            lambda: quarters_from_counter([_at(1), _at(0)], [1.0, 2.0]),
+            "meter readings are not in strictly increasing time order",
+        ),
+        (
+            # a flat step and a small rise before the drop: the drop is named, at 08:20
+            lambda: quarters_from_counter([_at(0), _at(5), _at(15), _at(20)], [1.0, 1.0, 1.5, 1.2]),
+            "import counter decreases at 2026-01-05T08:20:00+00:00 (meter swap or bad reading)",
+        ),
+        (
+            lambda: quarters_from_counter([datetime(2026, 1, 5), _at(1)], [1.0, 2.0]),
+            "meter times must be timezone-aware",
+        ),
+        (
+            lambda: quarters_from_power([T0], [1.0]),
+            "need at least two power samples with one time each",
+        ),
+        (
+            lambda: quarters_from_power([_at(0), _at(1)], [float("inf"), 1.0]),
+            "power sample is not a finite number",
+        ),
+        (
+            lambda: quarters_from_power([_at(0), _at(0)], [1.0, 1.0]),
+            "power samples are not in strictly increasing time order",
+        ),
+        (
+            lambda: update_flanders(None, _quarters([]), AMS),
+            "no complete quarter in the meter data",
+        ),
+        (
+            lambda: update_sweden(None, _quarters([]), SwedishPowerTariff(1.0), STO),
+            "no complete hour in the meter data",
+        ),
+    ],
+)
+def test_error_messages(call: object, message: str) -> None:
+    with pytest.raises(PriceDataError) as exc:
+        call()  # type: ignore[operator]
+    assert str(exc.value) == message
+
+
+def test_readings_one_second_apart_are_in_order() -> None:
+    one = timedelta(seconds=1)
+    q = quarters_from_counter([_at(0), _at(0) + one, _at(15)], [0.0, 0.0, 1.0])
+    assert q.kw.tolist() == pytest.approx([4.0])
+    p = quarters_from_power([_at(0), _at(0) + one, _at(1)], [2.0, 2.0, 2.0], max_gap_s=900)
+    assert p.running_kwh == pytest.approx(2.0 / 60)
+
+
+def test_sub_second_parts_of_reading_times_are_dropped() -> None:
+    # like hems_core.timegrid.epoch_s: 08:00:00.5 counts as 08:00:00, so the 1 kWh between the
+    # readings falls exactly into 08:00-08:15 (4 kW), not 899.5/900 of it
+    half = timedelta(milliseconds=500)
+    q = quarters_from_counter([_at(0) + half, _at(15) + half, _at(20)], [0.0, 1.0, 1.0])
+    assert q.starts.dtype == np.int64
+    assert q.kw.tolist() == [4.0]
+    e = np.array([_at(0).timestamp() + 0.5, _at(15).timestamp() + 0.5, _at(20).timestamp()])
+    assert quarters_from_counter(e, [0.0, 1.0, 1.0]).kw.tolist() == [4.0]
+
+
+def test_quarters_of_unequal_length_are_refused() -> None:
+    bad = QuarterAverages(np.array([int(T0.timestamp()), int(_at(15).timestamp())]), np.ones(1))
+    with pytest.raises(ValueError, match="shorter"):
+        update_flanders(None, bad, AMS)
+    with pytest.raises(ValueError, match="shorter"):
+        update_sweden(None, bad, SwedishPowerTariff(1.0), STO)
+
+
+def test_default_averaging_is_twelve_months_and_default_threshold_the_third() -> None:
+    # 13 months known: the default averages this month and the 11 before (1 kW ... 11 kW, 12 kW
+    # this month); the oldest (100 kW) is out of the 12 months
+    st = FlandersPeakState(2026, 1, 12.0, previous_peaks_kw=(100.0, *map(float, range(1, 12))))
+    assert st.average_peak_kw(min_kw=0.0) == pytest.approx(sum(range(1, 13)) / 12)
+    assert st.average_peak_kw(min_kw=0.0, months=2) == pytest.approx((11.0 + 12.0) / 2)
+    three = SwedishPeakState(
+        2026, 1, tuple((datetime(2026, 1, d, tzinfo=STO), float(d)) for d in (5, 6, 7))
+    )
+    assert three.threshold_kw() == 5.0
+    assert three.billed_kw(1) == 7.0
