@@ -217,14 +217,20 @@ class Runtime:
             stamp=r.timestamp,
         )
 
-    async def _read_storage(self, dev: _Device) -> None:
-        now = self.now()
+    async def _read_state(self, dev: _Device) -> Any | None:
+        """One ``read_state()`` under the device's lock; None (counted, logged) when it fails."""
         try:
             async with dev.lock:
-                st = await asyncio.wait_for(dev.driver.read_state(), self.read_timeout_s)
+                return await asyncio.wait_for(dev.driver.read_state(), self.read_timeout_s)
         except (DeviceError, TimeoutError, OSError) as err:
             self.stats.read_errors += 1
             _LOGGER.debug("%s: %s", dev.name, err)
+            return None
+
+    async def _read_storage(self, dev: _Device) -> None:
+        now = self.now()
+        st = await self._read_state(dev)
+        if st is None:
             dev.last = StorageObs(at=now, online=False)
             return
         soc_pct = getattr(st, "soc_pct", None)
@@ -240,12 +246,8 @@ class Runtime:
 
     async def _read_pv(self, dev: _Device) -> None:
         now = self.now()
-        try:
-            async with dev.lock:
-                st = await asyncio.wait_for(dev.driver.read_state(), self.read_timeout_s)
-        except (DeviceError, TimeoutError, OSError) as err:
-            self.stats.read_errors += 1
-            _LOGGER.debug("pv: %s", err)
+        st = await self._read_state(dev)
+        if st is None:
             dev.last = PvObs(at=now, online=False)
             return
         rated = getattr(st, "rated_power_w", None)
