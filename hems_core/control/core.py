@@ -31,12 +31,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from ..model import Site
-from ..optimize.inputs import State
+from ..optimize.inputs import Inputs, State
 from ..optimize.plan import Plan
 from ..timegrid import STEP_S, floor_quarter_s
 from .departures import DepartureSchedule
 from .energy import EnergyCounter
+from .grid import (
+    DIM_14A_W,
+    OFF_GRID,
+    GridState,
+    GridView,
+    IslandMachine,
+    IslandSettings,
+    IslandState,
+    SignalBook,
+    SignalKind,
+    fuse_grid,
+)
+from .island import Shedder, island_dispatch
 from .peaks import PeakTracker
 from .planning import ActivePlan, Forecast
 from .rules import (
@@ -49,9 +64,11 @@ from .rules import (
     boost_rules,
     can_discharge,
     controllable,
-    dso_rules,
+    dim_14a_rules,
     follow_meter,
     guard_peak,
+    hold_export_cap,
+    hold_import_cap,
     mode_rules,
     predicted_grid_w,
     safety_rules,
@@ -65,6 +82,7 @@ from .types import (
     Command,
     CommandKind,
     Event,
+    GridObs,
     MeterObs,
     Mode,
     Observation,
@@ -146,6 +164,17 @@ class CoreStatus:
     socs: Mapping[str, float | None]
     energy_in_kwh: Mapping[str, float]
     energy_out_kwh: Mapping[str, float]
+    island_state: str = IslandState.GRID_CONNECTED.value
+    island_since: datetime | None = None
+    grid_state: str = GridState.UNKNOWN.value
+    grid_decided_by: str = "none"
+    shed_tiers: tuple[str, ...] = ()
+    signals: tuple[Mapping[str, Any], ...] = ()
+    outage_risk: Mapping[str, Any] | None = None
+    outage_expected_end: datetime | None = None
+    autonomy_h: float | None = None
+    unserved_w: float = 0.0
+    island_plan_unserved_kwh: float | None = None
 
 
 @dataclass(slots=True)
@@ -168,6 +197,7 @@ class ControlCore:
         departures: Mapping[str, DepartureSchedule] | None = None,
         tz: str = "Europe/Amsterdam",
         restore: Mapping[str, Any] | None = None,
+        island: IslandSettings | None = None,
     ) -> None:
         self.site = site
         self.settings = cfg = settings or ControlSettings()
@@ -220,7 +250,25 @@ class ControlCore:
         self.departures: dict[str, DepartureSchedule] = dict(departures or {})
         self.mode = Mode.AUTO
         self.boosts: dict[str, Boost] = {}
-        self.import_cap: tuple[float, float] | None = None  # (W, until epoch s)
+        self.island_cfg = island or IslandSettings()
+        tier_loads = [ld for t in self.island_cfg.tiers for ld in t.loads]
+        if len(set(tier_loads)) != len(tier_loads) or set(tier_loads) & {*self.storages, PV}:
+            raise ControlError("shed-tier loads must be unique and not name a storage or pv")
+        self.island = IslandMachine(self.island_cfg)
+        self.signals = SignalBook()
+        self.shedder = Shedder(self.island_cfg.tiers)
+        self.grid_view = GridView(GridState.UNKNOWN, None, "none")
+        self.outage_risk: dict[str, Any] | None = None
+        self._outage_start_s: float | None = None
+        self._outage_end_s: float | None = None  # expected end (epoch s)
+        self._island_load_w: float | None = None
+        self._island_limit_w: float | None = None
+        self._unserved_w = 0.0
+        self._autonomy_h: float | None = None
+        self._island_seqs: set[int] = set()
+        self._reserve_sent: dict[str, tuple[float, float]] = {}
+        self._last_base_w: float | None = None
+        self._loads_sent: dict[str, bool] = {}
         self.forecast: Forecast | None = None
         self.plan: ActivePlan | None = None
         self._live: dict[str, Live] = {}
@@ -328,15 +376,52 @@ class ControlCore:
         self._triggers.append("soc_entered")
 
     def set_import_cap(self, now: datetime, cap_w: float | None, until: datetime | None) -> None:
-        """A DSO import cap (W) until a time (None lifts it)."""
-        if cap_w is None:
-            self.import_cap = None
-        else:
-            if not math.isfinite(cap_w) or cap_w < 0:
-                raise ControlError(f"import cap must be a finite number >= 0, got {cap_w!r}")
-            end = math.inf if until is None else until.timestamp()
-            self.import_cap = (float(cap_w), end)
-        self._triggers.append("dso")
+        """A DSO import cap (W) until a time (None lifts it); see :meth:`set_grid_signal`."""
+        if cap_w is not None and (not math.isfinite(cap_w) or cap_w < 0):
+            raise ControlError(f"import cap must be a finite number >= 0, got {cap_w!r}")
+        self.set_grid_signal(now, SignalKind.IMPORT_CAP, cap_w, source="action", until=until)
+
+    def set_grid_signal(
+        self, now: datetime, kind: SignalKind | str, value_w: float | None, *, source: str,
+        ttl_s: float | None = None, until: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Set, refresh or lift (``value_w`` None) a DSO/aggregator signal.
+
+        ``kind``: ``dim_14a`` (W per controllable device, never below 4.2 kW), ``import_cap``,
+        ``export_cap`` (W) or ``setpoint`` (grid exchange W, import positive; expires 60 s
+        after the last refresh unless ``ttl_s``/``until`` say otherwise). ``source`` names the
+        sender (HA entity, MQTT topic, action); every signal expires and then the plan is back.
+        """
+        t_s = now.timestamp()
+        until_s = None if until is None else until.timestamp()
+        k = SignalKind(kind) if kind in {x.value for x in SignalKind} else kind
+        if k is SignalKind.DIM_14A and value_w is not None and value_w < DIM_14A_W:
+            value_w = DIM_14A_W  # §14a guarantees 4.2 kW per device
+        had = self.signals.active.get(k) if isinstance(k, SignalKind) else None
+        sig = self.signals.set(t_s, k, value_w, source, ttl_s=ttl_s, until_s=until_s)
+        if had is None or sig is None or had.value_w != sig.value_w:
+            self._triggers.append("dso")  # a refresh of the same value is no new event
+
+    def set_outage_risk(
+        self, now: datetime, active: bool, *, source: str, until: datetime | None = None,
+        reserve_soc: float | None = None,
+    ) -> None:  # fmt: skip
+        """An outage warning (storm, HA entity, action): hold reserves up ahead of time."""
+        if not active:
+            if self.outage_risk is not None:
+                self.outage_risk = None
+                self._triggers.append("outage_risk_end")
+            return
+        if not source:
+            raise ControlError("an outage risk needs a source label")
+        res = self.island_cfg.outage_risk_reserve if reserve_soc is None else reserve_soc
+        if not isinstance(res, int | float) or not 0.0 <= res <= 1.0:
+            raise ControlError(f"reserve_soc must be within [0, 1], got {res!r}")
+        end = math.inf if until is None else until.timestamp()
+        if end <= now.timestamp():
+            raise ControlError("the outage risk would end before it starts")
+        self.outage_risk = {"source": source, "until_s": end, "reserve_soc": float(res)}
+        self._triggers.append("outage_risk")
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -368,10 +453,13 @@ class ControlCore:
         self._last_tick_s = t_s
         meter_ok, grid_w, phase_w = self._meter(now, t_s, obs, events)
         self._update_storage(now, t_s, obs, events)
-        self._expire(now, t_s)
+        self._expire(now, t_s, events)
+        self._grid_tick(now, t_s, obs, meter_ok, events)
         commands: list[Command] = []
         if self.mode is Mode.OFF:
             commands.extend(self._release_all(now, t_s))
+        elif self.island.state in OFF_GRID:
+            commands.extend(self._island_commands(now, t_s, obs, events))
         else:
             base = grid_w - sum(lv.power_w for lv in self._live.values() if lv.online)
             tick = Tick(t_s, grid_w, base, phase_w, meter_ok, self._live)
@@ -380,13 +468,17 @@ class ControlCore:
                       self.settings.departure_margin_h)  # fmt: skip
             mode_rules(tick, prop, self.mode.value)
             boost_rules(tick, prop, self.storages, set(self.boosts))
-            cap = self.import_cap[0] if self.import_cap is not None else None
-            dso_rules(tick, prop, cap)
-            safety_rules(tick, prop, self.storages, self.limits)
+            self._signal_rules(tick, prop)
+            storages = self._risk_storages()
+            if self.island.state is IslandState.RECOVERY and tick.meter_ok:
+                guard_peak(tick, prop, storages, self._recovery_allowed_w(now))
+            safety_rules(tick, prop, storages, self.limits)
             commands.extend(self._emit(now, t_s, prop))
             pv_cmd = self._pv_command(now, t_s, tick, prop, obs)
             if pv_cmd is not None:
                 commands.append(pv_cmd)
+            self._last_base_w = base if meter_ok else self._last_base_w
+            commands.extend(self._restore_stage(now, t_s, tick, prop, events))
         request = self._maybe_request(now, t_s, events)
         return Step(tuple(commands), request, tuple(events))
 
@@ -491,7 +583,7 @@ class ControlCore:
             return None
         return max(0.0, (before - soc_back) * self.storages[name].capacity_kwh)
 
-    def _expire(self, now: datetime, t_s: float) -> None:
+    def _expire(self, now: datetime, t_s: float, events: list[Event]) -> None:
         for name, b in list(self.boosts.items()):
             lv = self._live.get(name)
             done_time = b.until is not None and now >= b.until
@@ -502,9 +594,311 @@ class ControlCore:
             if done_time or done_soc:
                 del self.boosts[name]
                 self._triggers.append("boost_end")
-        if self.import_cap is not None and t_s >= self.import_cap[1]:
-            self.import_cap = None
+        for sig in self.signals.expire(t_s):
             self._triggers.append("dso_end")
+            why = f"{sig.kind.value} from {sig.source} expired: back to the plan"
+            events.append(Event(now, "grid_signal_expired", why))
+        risk = self.outage_risk
+        if risk is not None and t_s >= risk["until_s"]:
+            self.outage_risk = None
+            self._triggers.append("outage_risk_end")
+
+    # -- grid state, island, signals ---------------------------------------------------------
+
+    def _grid_tick(
+        self, now: datetime, t_s: float, obs: Observation, meter_ok: bool, events: list[Event]
+    ) -> None:
+        """Fuse the grid sources and advance the island machine (events and re-plan on change)."""
+        cfg = self.island_cfg
+        g = obs.grid
+        if self._last_tick_s == t_s and self.island.since_s == 0.0:
+            self.island.since_s = t_s  # the machine's clock starts with the first tick
+        fresh = g is not None and t_s - g.at.timestamp() <= cfg.grid_timeout_s
+        if fresh and g is not None:
+            if g.backup_load_w is not None and math.isfinite(g.backup_load_w):
+                self._island_load_w = max(0.0, g.backup_load_w)
+            if g.island_limit_w is not None and math.isfinite(g.island_limit_w):
+                self._island_limit_w = max(0.0, g.island_limit_w)
+        self.grid_view = view = fuse_grid(g, t_s, cfg.grid_timeout_s, meter_ok and self._meter_new)
+        low, ok = self._energy_levels()
+        restored = not self.shedder.shed
+        new = self.island.step(t_s, view, low_energy=low, energy_ok=ok, restored=restored)
+        if new is None:
+            end = self._outage_end_s
+            if self.island.state in OFF_GRID and end is not None and t_s >= end:
+                # it lasts longer than expected: extend
+                self._outage_end_s = t_s + cfg.extend_outage_h * 3600.0
+                self._triggers.append("outage_extended")
+            return
+        events.append(Event(now, "island_state", f"{new.value} (grid {view.state.value}, "
+                            f"decided by {view.decided_by})"))  # fmt: skip
+        self._triggers.append(f"grid_{new.value}")
+        if new in OFF_GRID and self._outage_start_s is None:
+            self._outage_start_s = t_s
+            self._outage_end_s = t_s + cfg.expected_outage_h * 3600.0
+            self._sent.clear()
+        if new is IslandState.OUTAGE_DETECTED:
+            for tier in self.shedder.sheddable():
+                if tier.priority >= 3:
+                    self.shedder.shed_next(t_s, min_priority=3)
+        if new in (IslandState.RESYNCHRONISING, IslandState.RECOVERY):
+            self._outage_start_s = self._outage_end_s = None
+            self._drop_island_plan()
+            self._sent.clear()
+        if new is IslandState.ISLANDED_LOW_ENERGY:
+            while self.shedder.shed_next(t_s, min_priority=2) is not None:
+                pass
+            events.append(Event(now, "island_low_energy", "island low on energy: shed to tier 1"))
+
+    def _drop_island_plan(self) -> None:
+        if self.plan is not None and self.plan.seq in self._island_seqs:
+            self.plan = None
+
+    def island_floors(self, t_s: float) -> dict[str, float]:
+        """Per storage, the SoC it keeps in island: the car's mobility floor, raised to its
+        departure target when it leaves before the outage is expected to end; the battery's
+        island cut-off."""
+        cfg = self.island_cfg
+        out: dict[str, float] = {}
+        end = self._outage_end_s if self._outage_end_s is not None else t_s
+        for name, s in self.storages.items():
+            if s.kind == "battery":
+                floor = cfg.battery_island_floor
+                out[name] = s.min_soc if floor is None else floor
+                continue
+            floor = max(s.min_soc, cfg.ev_mobility_floor.get(name, 0.0))
+            dep = self._next_departure(name, t_s)
+            lv = self._live.get(name)
+            if dep is not None and dep[0] <= end and lv is not None and lv.soc is not None:
+                floor = max(floor, min(dep[1], lv.soc))
+            out[name] = floor
+        return out
+
+    def _energy_levels(self) -> tuple[bool, bool]:
+        """(low energy, energy fine) from the island's autonomy; both False outside island."""
+        t_s = self._last_tick_s or 0.0
+        load = self._island_load_w if self._island_load_w is not None else self._last_base_w
+        usable = 0.0
+        floors = self.island_floors(t_s)
+        for name, s in self.storages.items():
+            lv = self._live.get(name)
+            if lv is None or lv.soc is None or not lv.online or s.max_discharge_w <= 0:
+                continue
+            usable += max(0.0, lv.soc - floors[name]) * s.capacity_kwh
+        if load is None:
+            self._autonomy_h = None
+            return False, True
+        self._autonomy_h = hours = usable / max(load / 1000.0, 0.05)
+        cfg = self.island_cfg
+        return hours < cfg.low_energy_enter_h, hours >= cfg.low_energy_exit_h
+
+    def _island_commands(
+        self, now: datetime, t_s: float, obs: Observation, events: list[Event]
+    ) -> list[Command]:
+        """Off grid: balance the island, hold the reserves, shed what it cannot carry."""
+        cfg = self.island_cfg
+        g: GridObs | None = obs.grid
+        source = g.island_source if g is not None else None
+        limit = min(
+            x for x in (self._island_limit_w, cfg.island_limit_w, math.inf) if x is not None
+        )
+        load = self._island_load_w
+        if load is None:
+            load = self._last_base_w or 0.0
+        pv_w: float | None = None
+        if self._has_pv():
+            pv_w = obs.pv.power_w if obs.pv is not None and obs.pv.online else 0.0
+        floors = self.island_floors(t_s)
+        d = island_dispatch(
+            self.storages, self._live, floors, source, load, pv_w, limit, cfg.pv_margin_w
+        )
+        self._unserved_w = d.unserved_w
+        out: list[Command] = []
+        state = self.island.state
+        if state in (IslandState.OUTAGE_DETECTED, IslandState.BLACKOUT):
+            reason = "outage: no new charging, waiting for the island"
+            for w in d.prop.values():
+                if w.watts > 0 and w.source is Source.GRID:
+                    w.reason = reason
+        gap = t_s - self.shedder.last_change_s
+        if d.unserved_w > 1.0 and gap >= 2.0:
+            tier = self.shedder.shed_next(t_s)
+            if tier is not None:
+                why = f"island cannot carry {d.unserved_w:.0f} W more: shed {tier.name}"
+                events.append(Event(now, "shed", why))
+        elif self._island_short() and gap >= cfg.restore_stage_s / 2:
+            tier = self.shedder.shed_next(t_s, min_priority=2)
+            if tier is not None:
+                events.append(Event(now, "shed", f"energy will not last the outage: {tier.name}"))
+        elif state is IslandState.ISLANDED and gap >= cfg.restore_stage_s:
+            tier = self.shedder.next_to_restore()
+            ok = self._energy_levels()[1]
+            if tier is not None and ok and load + tier.expected_w <= 0.9 * d.capacity_w:
+                self.shedder.restore(t_s, tier)
+                events.append(Event(now, "restore", f"island has room again: {tier.name}"))
+        for name, w in d.prop.items():
+            if name in self._lost:
+                continue
+            cmd = self._command(now, t_s, name, CommandKind.POWER, w.watts, Source.GRID, w.reason)
+            if cmd is not None:
+                out.append(cmd)
+            if name == source:
+                out.extend(self._reserve_command(now, t_s, name, floors[name]))
+        if d.pv_limit_w is not None and obs.pv is not None and obs.pv.online:
+            why = "island: PV limited to load plus what storage can take"
+            cmd = self._command(now, t_s, PV, CommandKind.PV_LIMIT, d.pv_limit_w, Source.GRID, why)
+            if cmd is not None:
+                out.append(cmd)
+        out.extend(self._load_commands(now))
+        return out
+
+    def _island_short(self) -> bool:
+        """The island plan expects demand it cannot serve before the outage ends."""
+        plan = self.plan
+        if plan is None or plan.seq not in self._island_seqs:
+            return False
+        return sum(plan.plan.import_over_limit_kw) * 0.25 > 0.05
+
+    def _reserve_command(self, now: datetime, t_s: float, name: str, soc: float) -> list[Command]:
+        """Program the island source's discharge cut-off to its island floor (renewed)."""
+        last = self._reserve_sent.get(name)
+        ttl = self.settings.command_ttl_s
+        if last is not None and last[0] == soc and t_s - last[1] < ttl / 2:
+            return []
+        self._reserve_sent[name] = (soc, t_s)
+        why = f"island: {name} stops discharging at {soc:.0%}"
+        until = now + timedelta(seconds=ttl)
+        return [Command(name, CommandKind.RESERVE, soc, Source.GRID, why, until)]
+
+    def _load_commands(self, now: datetime) -> list[Command]:
+        """One ``load`` command per switch whose tier changed (0 W: off, None: back on)."""
+        out: list[Command] = []
+        until = now + timedelta(days=1)  # a switch stays where it was put
+        for tier in self.island_cfg.tiers:
+            off = self.shedder.is_shed(tier.name)
+            for ld in tier.loads:
+                key = f"load:{ld}"
+                if self._loads_sent.get(key) is off:
+                    continue
+                self._loads_sent[key] = off
+                why = f"tier {tier.name} ({'shed' if off else 'restored'})"
+                out.append(Command(ld, CommandKind.LOAD, 0.0 if off else None, Source.GRID, why,
+                                   until))  # fmt: skip
+        return out
+
+    def _recovery_allowed_w(self, now: datetime) -> float:
+        """Import allowed this quarter without a new monthly peak (2.5 kW floor)."""
+        budget = max(self.peaks.month_peak_kw, 2.5)
+        plan = self.plan
+        k = None if plan is None else plan.step_at(now.timestamp())
+        if plan is not None and k is not None:
+            budget = max(budget, min(plan.month_peak_kw(k), budget))
+        return self.peaks.allowed_import_w(now, budget)
+
+    def _restore_stage(
+        self, now: datetime, t_s: float, tick: Tick, prop: Proposal, events: list[Event]
+    ) -> list[Command]:
+        """After the grid is back: one tier per stage, only when it fits under the peak."""
+        state = self.island.state
+        if not self.shedder.shed:
+            return self._load_commands(now)
+        tier = self.shedder.next_to_restore()
+        if tier is None:
+            return []
+        if state is IslandState.GRID_CONNECTED:
+            while (tier := self.shedder.next_to_restore()) is not None:
+                self.shedder.restore(t_s, tier)
+            events.append(Event(now, "restore", "grid connected: every tier back on"))
+        elif state is IslandState.RECOVERY and tick.meter_ok:
+            gap = t_s - self.shedder.last_change_s
+            since = t_s - self.island.since_s
+            room = self._recovery_allowed_w(now) - predicted_grid_w(tick, prop)
+            if gap >= self.island_cfg.restore_stage_s and (
+                room >= tier.expected_w or since > 0.9 * self.island_cfg.recovery_timeout_s
+            ):
+                self.shedder.restore(t_s, tier)
+                events.append(Event(now, "restore", f"recovery stage: {tier.name} back on"))
+        return self._load_commands(now)
+
+    def _risk_storages(self) -> dict[str, Storage]:
+        """Storages with their floors raised while an outage risk is active."""
+        risk = self.outage_risk
+        if risk is None:
+            return self.storages
+        out = dict(self.storages)
+        for name, s in self.storages.items():
+            floor = self._risk_floor(name, s)
+            if floor > s.min_soc:
+                out[name] = dataclasses.replace(s, min_soc=floor)
+        return out
+
+    def _risk_floor(self, name: str, s: Storage) -> float:
+        risk = self.outage_risk
+        if risk is None:
+            return s.min_soc
+        if s.kind == "battery":
+            return max(s.min_soc, float(risk["reserve_soc"]))
+        return max(s.min_soc, self.island_cfg.ev_mobility_floor.get(name, 0.0))
+
+    def outage_risk_cost_eur(self, now: datetime) -> float | None:
+        """Estimated cost of holding the raised reserves: the energy kept back could have
+        displaced import at the next 12 h's mean price and was bought at their cheapest."""
+        if self.outage_risk is None:
+            return None
+        held = 0.0
+        for name, s in self.storages.items():
+            extra = self._risk_floor(name, s) - s.min_soc
+            lv = self._live.get(name)
+            soc = lv.soc if lv is not None and lv.soc is not None else s.min_soc
+            held += max(0.0, min(extra, soc - s.min_soc + extra)) * s.capacity_kwh
+        fc = self.forecast
+        inputs = None if fc is None else fc.inputs(now, 48)
+        if inputs is None:
+            return None
+        prices = inputs.import_price
+        return round(held * max(0.0, float(prices.mean()) - float(prices.min())), 2)
+
+    def _signal_rules(self, tick: Tick, prop: Proposal) -> None:
+        """DSO and aggregator signals over the owner and the optimiser (below safety)."""
+        sig = self.signals.active
+        dim = sig.get(SignalKind.DIM_14A)
+        if dim is not None:
+            dim_14a_rules(prop, max(dim.value_w, DIM_14A_W))
+        if not tick.meter_ok:
+            return
+        sp = sig.get(SignalKind.SETPOINT)
+        if sp is not None:
+            name = self._setpoint_device(tick)
+            if name is not None:
+                s, lv = self.storages[name], tick.live[name]
+                last = self._sent.get(name)
+                if self._meter_new or last is None or last.kind is not CommandKind.POWER:
+                    want = follow_meter(tick, prop, s, lv, sp.value_w)
+                else:
+                    want = last.value or 0.0
+                prop[name] = Want(want, Source.DSO, f"aggregator setpoint {sp.value_w:.0f} W "
+                                  f"from {sp.source}")  # fmt: skip
+        cap = sig.get(SignalKind.IMPORT_CAP)
+        if cap is not None:
+            why = f"grid operator caps import at {cap.value_w:.0f} W ({cap.source})"
+            hold_import_cap(tick, prop, self.storages, cap.value_w, why)
+        exp = sig.get(SignalKind.EXPORT_CAP)
+        if exp is not None:
+            why = f"grid operator caps export at {exp.value_w:.0f} W ({exp.source})"
+            hold_export_cap(tick, prop, exp.value_w, why)
+
+    def _setpoint_device(self, tick: Tick) -> str | None:
+        """The device that holds an aggregator setpoint: the follower, else the largest."""
+        name = self.settings.follower
+        if name is not None and controllable(self.storages[name], tick.live.get(name)):
+            return name
+        best = None
+        for n, s in self.storages.items():
+            if controllable(s, tick.live.get(n)) and (
+                best is None or s.max_charge_w > self.storages[best].max_charge_w
+            ):
+                best = n
+        return best
 
     # -- proposals ---------------------------------------------------------------------------
 
@@ -672,17 +1066,27 @@ class ControlCore:
         last = self._sent.get(PV)
         last_limit = last.value if last is not None else None
         export_cap = self.limits.max_export_w
+        sig = self.signals.active.get(SignalKind.EXPORT_CAP)
+        if sig is not None and sig.value_w < export_cap:
+            export_cap = sig.value_w
         if tick.meter_ok:
             export = -predicted_grid_w(tick, prop)
             pv_w = obs.pv.power_w
+            cap_src = Source.EXPORT if sig is None or sig.value_w > export_cap else Source.DSO
+            cap_why = "holding the export limit" if cap_src is Source.EXPORT else (
+                f"grid operator caps export at {export_cap:.0f} W")  # fmt: skip
             if export > export_cap:
                 hold = max(0.0, pv_w - (export - export_cap))
                 if limit is None or hold < limit:
-                    limit, source, reason = hold, Source.EXPORT, "holding the export limit"
-            elif last is not None and last_limit is not None and last.source is Source.EXPORT:
+                    limit, source, reason = hold, cap_src, cap_why
+            elif (
+                last is not None
+                and last_limit is not None
+                and last.source in (Source.EXPORT, Source.DSO)
+            ):
                 raise_to = pv_w + (export_cap - export)
                 if raise_to < pv_w + 1500.0 and (limit is None or raise_to < limit):
-                    limit, source, reason = raise_to, Source.EXPORT, "holding the export limit"
+                    limit, source, reason = raise_to, cap_src, cap_why
         elif last_limit is not None:
             limit, source, reason = last_limit, Source.FAILSAFE, "meter stale: limit kept"
         if (
@@ -710,7 +1114,11 @@ class ControlCore:
             return None
         fc = self.forecast
         inputs = None if fc is None else fc.inputs(now, self.settings.horizon_steps)
-        if inputs is None or inputs.steps < self.settings.min_plan_steps:
+        off_grid = self.island.state in OFF_GRID
+        if off_grid and inputs is not None:
+            inputs = self._island_inputs(now, t_s, inputs)
+        min_steps = 1 if off_grid else self.settings.min_plan_steps
+        if inputs is None or inputs.steps < min_steps:
             if not self._no_forecast_reported:
                 self._no_forecast_reported = True
                 why = "no prices/forecast for now: rule-based fallback"
@@ -727,7 +1135,51 @@ class ControlCore:
         if state.battery_soc is not None and self.site.battery is not None:
             self._request_soc[self.site.battery.name] = state.battery_soc
         site = self._plan_site(now, inputs.steps, state)
+        if off_grid:
+            site = self._island_site(site, t_s)
+            self._island_seqs.add(self._seq)
+        elif self.outage_risk is not None:
+            site = self._risk_site(site)
         return PlanRequest(self._seq, trigger, now, site, inputs, state)
+
+    def _island_inputs(self, now: datetime, t_s: float, inputs: Inputs) -> Inputs:
+        """Re-plan without grid: import cap 0, no export value, horizon = expected outage."""
+        end = self._outage_end_s if self._outage_end_s is not None else t_s + 4 * 3600.0
+        n = max(1, min(inputs.steps, math.ceil((end - t_s) / STEP_S)))
+        cut = slice(0, n)
+        return Inputs(
+            start=inputs.start, import_price=inputs.import_price[cut],
+            export_price=np.zeros(n), load_kw=inputs.load_kw[cut], pv_kw=inputs.pv_kw[cut],
+            import_cap_kw=np.zeros(n),
+        )  # fmt: skip
+
+    def _island_site(self, site: Site, t_s: float) -> Site:
+        """The site in island: no export, reserves at their island floors."""
+        floors = self.island_floors(t_s)
+        evs = tuple(
+            dataclasses.replace(ev, min_soc=min(ev.max_soc, floors.get(ev.name, ev.min_soc)))
+            for ev in site.evs
+        )
+        battery = site.battery
+        if battery is not None:
+            floor = min(battery.max_soc, floors.get(battery.name, battery.reserve_soc))
+            battery = dataclasses.replace(battery, reserve_soc=floor)
+        grid = dataclasses.replace(site.grid, export_limit_kw=0.0)
+        return dataclasses.replace(site, grid=grid, evs=evs, battery=battery)
+
+    def _risk_site(self, site: Site) -> Site:
+        """The site with the reserves an outage warning holds up."""
+        evs = tuple(
+            dataclasses.replace(
+                ev, min_soc=min(ev.max_soc, self._risk_floor(ev.name, self.storages[ev.name]))
+            )
+            for ev in site.evs
+        )
+        battery = site.battery
+        if battery is not None:
+            floor = self._risk_floor(battery.name, self.storages[battery.name])
+            battery = dataclasses.replace(battery, reserve_soc=min(battery.max_soc, floor))
+        return dataclasses.replace(site, evs=evs, battery=battery)
 
     def _check_soc_deviation(self, t_s: float, quarter: int) -> None:
         plan = self.plan
@@ -798,7 +1250,42 @@ class ControlCore:
             socs={n: lv.soc for n, lv in self._live.items()},
             energy_in_kwh={n: c.energy_in_kwh for n, c in self.energy.items()},
             energy_out_kwh={n: c.energy_out_kwh for n, c in self.energy.items()},
+            island_state=self.island.state.value,
+            island_since=_utc(self.island.since_s),
+            grid_state=self.grid_view.state.value,
+            grid_decided_by=self.grid_view.decided_by,
+            shed_tiers=tuple(sorted(self.shedder.shed)),
+            signals=tuple(
+                {
+                    "kind": s.kind.value,
+                    "value_w": s.value_w,
+                    "source": s.source,
+                    "since": _utc(s.since_s).isoformat(),
+                    "expires": None if math.isinf(s.expires_s) else _utc(s.expires_s).isoformat(),
+                }
+                for s in self.signals.active.values()
+            ),
+            outage_risk=None
+            if self.outage_risk is None
+            else {
+                "source": self.outage_risk["source"],
+                "reserve_soc": self.outage_risk["reserve_soc"],
+                "until": None
+                if math.isinf(self.outage_risk["until_s"])
+                else _utc(self.outage_risk["until_s"]).isoformat(),
+                "cost_eur": self.outage_risk_cost_eur(now),
+            },
+            outage_expected_end=None if self._outage_end_s is None else _utc(self._outage_end_s),
+            autonomy_h=self._autonomy_h,
+            unserved_w=self._unserved_w,
+            island_plan_unserved_kwh=self._island_plan_unserved(),
         )
+
+    def _island_plan_unserved(self) -> float | None:
+        plan = self.plan
+        if plan is None or plan.seq not in self._island_seqs:
+            return None
+        return round(sum(plan.plan.import_over_limit_kw) * 0.25, 3)
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able state that must survive a restart (month peak, energy counters)."""
@@ -807,4 +1294,5 @@ class ControlCore:
             "energy": {n: c.snapshot() for n, c in self.energy.items()},
             "soc": {n: e.snapshot() for n, e in self.soc.items()},
             "departures": {n: d.snapshot() for n, d in self.departures.items()},
+            "island": {"state": self.island.state.value, "shed": sorted(self.shedder.shed)},
         }

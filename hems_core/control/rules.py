@@ -4,7 +4,10 @@ A tick starts from the optimiser's proposal (:func:`track_plan`, or :func:`fallb
 plan covers now) and passes it up the layers, each of which may override a device's setpoint
 and record why (:class:`~hems_core.control.types.Source`)::
 
-    safety( dso( user( soc( track_plan ) ) ) )
+    safety( island | dso( user( soc( track_plan ) ) ) )
+
+Off grid (``grid.IslandMachine`` in an off-grid state) the island layer replaces everything
+below it (``island.island_dispatch``): there is no plan to track and no operator to obey.
 
 Safety is last, so nothing above it can push a setpoint past a device limit, the fuse, the
 minimum SoC or the V2H-only rule. Powers are W; storage positive charges. The functions mutate
@@ -239,6 +242,60 @@ def dso_rules(t: Tick, prop: Proposal, cap_w: float | None) -> None:
             w.watts -= cut
             excess -= cut
             w.source, w.reason = Source.DSO, f"grid operator caps import at {cap_w:.0f} W"
+
+
+def dim_14a_rules(prop: Proposal, per_device_w: float) -> None:
+    """§14a dimming: each controllable device draws at most ``per_device_w`` from the grid.
+
+    Charging of every car and of the home battery is a controllable device (SteuVE); V2H
+    discharge is not limited (it lowers the draw).
+    """
+    for w in prop.values():
+        if w.watts > per_device_w:
+            w.watts = per_device_w
+            w.source = Source.DSO
+            w.reason = f"§14a dimming: at most {per_device_w:.0f} W per device"
+
+
+def hold_import_cap(
+    t: Tick, prop: Proposal, storages: dict[str, Storage], cap_w: float, why: str
+) -> None:  # fmt: skip
+    """Keep the predicted import under ``cap_w``: charging gives way, then storage discharges."""
+    excess = predicted_grid_w(t, prop) - cap_w
+    for name in sorted(prop, key=lambda n: -prop[n].watts):
+        w = prop[name]
+        if excess <= 0:
+            return
+        if w.watts > 0:
+            cut = min(w.watts, excess)
+            w.watts -= cut
+            excess -= cut
+            w.source, w.reason = Source.DSO, why
+    for name, w in prop.items():
+        if excess <= 0:
+            return
+        s, lv = storages[name], t.live.get(name)
+        if lv is None or not controllable(s, lv) or not can_discharge(s, lv):
+            continue
+        add = min(s.max_discharge_w + w.watts, excess)
+        if add > 0:
+            w.watts -= add
+            excess -= add
+            w.source, w.reason = Source.DSO, why
+
+
+def hold_export_cap(t: Tick, prop: Proposal, cap_w: float, why: str) -> None:
+    """Storage discharge gives way when it would push export above ``cap_w`` (PV is limited
+    separately through the inverter)."""
+    over = -predicted_grid_w(t, prop) - cap_w
+    for w in prop.values():
+        if over <= 0:
+            return
+        if w.watts < 0:
+            cut = min(-w.watts, over)
+            w.watts += cut
+            over -= cut
+            w.source, w.reason = Source.DSO, why
 
 
 # -- layer 4: electrical safety (last) --------------------------------------------------------

@@ -31,6 +31,7 @@ from .types import (
     Command,
     CommandKind,
     Event,
+    GridObs,
     MeterObs,
     Observation,
     PlanRequest,
@@ -126,6 +127,8 @@ class Runtime:
         executor: Executor | None = None,
         on_event: Callable[[Event], None] | None = None,
         read_timeout_s: float = 5.0,
+        gateway: Any | None = None,
+        load_switches: Mapping[str, Callable[[bool], None]] | None = None,
     ) -> None:
         unknown = set(storage) - set(core.storages)
         if unknown:
@@ -142,6 +145,9 @@ class Runtime:
         self.executor: Executor = executor or ThreadPoolExecutor(1, thread_name_prefix="hems-plan")
         self.on_event = on_event
         self.read_timeout_s = read_timeout_s
+        self.gateway = gateway
+        self.load_switches: dict[str, Callable[[bool], None]] = dict(load_switches or {})
+        self._grid_obs: GridObs | None = None
         self.stats = RuntimeStats()
         self.events: list[Event] = []
         self._meter_obs: MeterObs | None = None
@@ -192,10 +198,23 @@ class Runtime:
             self._read_meter(),
             *(self._read_storage(d) for d in self.devices.values()),
             *([self._read_pv(self.pv)] if self.pv is not None else []),
+            *([self._read_gateway()] if self.gateway is not None else []),
         )
         storage = {n: d.last for n, d in self.devices.items() if isinstance(d.last, StorageObs)}
         pv = self.pv.last if self.pv is not None and isinstance(self.pv.last, PvObs) else None
-        return Observation(meter=self._meter_obs, storage=storage, pv=pv)
+        return Observation(meter=self._meter_obs, storage=storage, pv=pv, grid=self._grid_obs)
+
+    async def _read_gateway(self) -> None:
+        """The backup gateway's grid report; a failed read leaves the last one to age out."""
+        try:
+            gw = self.gateway
+            assert gw is not None
+            r = await asyncio.wait_for(gw.read_status(), self.read_timeout_s)
+        except (DeviceError, TimeoutError, OSError) as err:
+            self.stats.read_errors += 1
+            _LOGGER.debug("gateway: %s", err)
+            return
+        self._grid_obs = r.to_obs(self.now())
 
     async def _read_meter(self) -> None:
         try:
@@ -265,6 +284,19 @@ class Runtime:
         await asyncio.gather(*(self._write(d, cs) for d, cs in by_dev.items()))
 
     async def _write(self, name: str, commands: list[Command]) -> None:
+        loads = [c for c in commands if c.kind is CommandKind.LOAD]
+        for cmd in loads:
+            switch = self.load_switches.get(cmd.device)
+            if switch is None:
+                _LOGGER.warning("%s: no switch configured for this shed-tier load", cmd.device)
+                continue
+            try:
+                switch(cmd.value_w is None)  # value 0: shed (off); None: restore (on)
+            except Exception as err:
+                self._event(Event(self.now(), "write_failed", f"{cmd.device}: {err}", cmd.device))
+        commands = [c for c in commands if c.kind is not CommandKind.LOAD]
+        if not commands:
+            return
         dev = self.pv if name == "pv" else self.devices.get(name)
         if dev is None or dev.driver is None:
             return
@@ -281,6 +313,10 @@ class Runtime:
         drv = dev.driver
         if cmd.kind is CommandKind.RELEASE:
             await _release(drv, is_pv=dev is self.pv)
+        elif cmd.kind is CommandKind.RESERVE:
+            prog = getattr(drv, "set_backup_reserve", None)
+            if prog is not None and cmd.value_w is not None:
+                await asyncio.wait_for(prog(float(cmd.value_w)), self.read_timeout_s)
         elif cmd.kind is CommandKind.PV_LIMIT:
             await asyncio.wait_for(drv.set_power_limit(cmd.value_w), self.read_timeout_s)
         else:

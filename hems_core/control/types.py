@@ -48,6 +48,8 @@ class CommandKind(enum.StrEnum):
     POWER = "power"  # signed storage setpoint in W
     PV_LIMIT = "pv_limit"  # inverter AC limit in W (``None`` lifts it)
     RELEASE = "release"  # hand control back to the device / owner's app
+    LOAD = "load"  # a shed-tier switch: value_w 0 sheds it, None restores it
+    RESERVE = "reserve"  # the island source's discharge cut-off, value_w is the SoC (0..1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +88,36 @@ class PvObs:
 
 
 @dataclass(frozen=True, slots=True)
+class GridObs:
+    """What the site's devices say about the grid; ``None`` means "this source cannot tell".
+
+    ``gateway_grid``/``gateway_island``: the backup gateway's grid-present and island-formed
+    flags; ``inverter_grid``: the inverter's grid status; ``voltage_v``/``frequency_hz``: grid
+    side; ``external_grid``: an outside boolean (HA entity). ``backup_load_w``: the load the
+    island carries (from the gateway); ``island_source``: the storage device that forms the
+    island; ``island_limit_w``: the continuous power the island can carry.
+    """
+
+    at: datetime
+    gateway_grid: bool | None = None
+    gateway_island: bool | None = None
+    inverter_grid: bool | None = None
+    voltage_v: float | None = None
+    frequency_hz: float | None = None
+    external_grid: bool | None = None
+    backup_load_w: float | None = None
+    island_source: str | None = None
+    island_limit_w: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """Everything the runtime knows now; devices it has never read are absent."""
 
     meter: MeterObs | None = None
     storage: Mapping[str, StorageObs] = field(default_factory=dict)
     pv: PvObs | None = None
+    grid: GridObs | None = None
 
 
 @dataclass(frozen=True, slots=True)
