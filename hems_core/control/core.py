@@ -71,6 +71,7 @@ from .rules import (
     hold_import_cap,
     mode_rules,
     predicted_grid_w,
+    recovery_guard,
     safety_rules,
     smooth,
     soc_rules,
@@ -471,7 +472,7 @@ class ControlCore:
             self._signal_rules(tick, prop)
             storages = self._risk_storages()
             if self.island.state is IslandState.RECOVERY and tick.meter_ok:
-                guard_peak(tick, prop, storages, self._recovery_allowed_w(now))
+                recovery_guard(tick, prop, storages, self._recovery_allowed_w(now))
             safety_rules(tick, prop, storages, self.limits)
             commands.extend(self._emit(now, t_s, prop))
             pv_cmd = self._pv_command(now, t_s, tick, prop, obs)
@@ -709,9 +710,18 @@ class ControlCore:
         if self._has_pv():
             pv_w = obs.pv.power_w if obs.pv is not None and obs.pv.online else 0.0
         floors = self.island_floors(t_s)
+        planned: dict[str, float] = {}
+        plan = self.plan
+        k = None if plan is None else plan.step_at(t_s)
+        if plan is not None and k is not None and plan.seq in self._island_seqs:
+            for name in self.storages:
+                st = plan.asset_step(name, k)
+                if st is not None and st.available:
+                    planned[name] = st.power_w
         d = island_dispatch(
-            self.storages, self._live, floors, source, load, pv_w, limit, cfg.pv_margin_w
-        )
+            self.storages, self._live, floors, source, load, pv_w, limit, cfg.pv_margin_w,
+            planned,
+        )  # fmt: skip
         self._unserved_w = d.unserved_w
         out: list[Command] = []
         state = self.island.state
@@ -812,7 +822,8 @@ class ControlCore:
         elif state is IslandState.RECOVERY and tick.meter_ok:
             gap = t_s - self.shedder.last_change_s
             since = t_s - self.island.since_s
-            room = self._recovery_allowed_w(now) - predicted_grid_w(tick, prop)
+            budget_w = max(self.peaks.month_peak_kw, 2.5) * 1000.0
+            room = min(self._recovery_allowed_w(now), budget_w) - predicted_grid_w(tick, prop)
             if gap >= self.island_cfg.restore_stage_s and (
                 room >= tier.expected_w or since > 0.9 * self.island_cfg.recovery_timeout_s
             ):

@@ -4,10 +4,12 @@ Pure functions and one small state keeper, used by :class:`~hems_core.control.co
 in the off-grid states of :class:`~hems_core.control.grid.IslandMachine`:
 
 - :func:`island_dispatch` balances the island with no grid at all: the house load minus PV is
-  carried by storage above its island floor (home battery first, then the cars, so the car
-  keeps its range as long as the battery can), the grid-forming source takes what the others
-  cannot, surplus PV charges storage, and the inverter is limited to load plus what storage can
-  take (minus a margin). By construction the commands balance: ``load - pv + sum(setpoints)`` is
+  carried by storage above its island floor. The island plan's split is used for the devices
+  that do not form the island; the grid-forming source takes what the others cannot (home
+  battery first, then the cars, so the car keeps its range as long as the battery can); when a
+  box cannot run as low as the deficit it runs at its minimum and the source stores the rest.
+  Surplus PV charges storage, and the inverter is limited to load plus what storage can take
+  (minus a margin). By construction the commands balance: ``load - pv + sum(setpoints)`` is
   zero, or positive by exactly the demand the island cannot carry (``unserved_w``, which the
   shedder then removes). Nothing is ever planned to come from or go to the grid.
 - :class:`Shedder` switches load tiers off (highest priority number first) and back on in
@@ -16,6 +18,7 @@ in the off-grid states of :class:`~hems_core.control.grid.IslandMachine`:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -66,6 +69,7 @@ def island_dispatch(
     pv_w: float | None,
     limit_w: float,
     pv_margin_w: float,
+    planned: Mapping[str, float] | None = None,
 ) -> Dispatch:
     """Balance the island (see the module docstring); ``pv_w`` None: the site has no PV."""
     order = _order(storages)
@@ -82,28 +86,45 @@ def island_dispatch(
     net = load - pv  # > 0: storage must supply; < 0: surplus to store
     remaining = abs(net)
     charging = net < 0
-    for n in order:
-        if remaining <= 0:
-            break
-        room = chg[n] if charging else dis[n]
-        share = min(room, remaining)
+    room = chg if charging else dis
+    used = dict.fromkeys(order, 0.0)
+
+    def take(n: str, want: float) -> None:
+        nonlocal remaining
+        share = min(room[n] - used[n], remaining, want)
         if share <= 0:
-            continue
-        if n != source and share < storages[n].settings.min_active_w:
-            continue  # below what the box can run at: the source takes it
+            return
+        if n != source and used[n] + share < storages[n].settings.min_active_w:
+            return  # below what the box can run at: the source takes it
+        used[n] += share
         remaining -= share
-        if charging:
-            prop[n] = Want(share, Source.GRID, "island: storing PV surplus")
-        else:
-            prop[n] = Want(-share, Source.GRID, "island: carrying the house")
-    if remaining > 0 and source in prop:
-        w = prop[source]
-        room = (chg[source] - w.watts) if charging else (dis[source] + w.watts)
-        extra = min(max(room, 0.0), remaining)
-        if extra > 0:
-            w.watts += extra if charging else -extra
-            w.reason = "island: storing PV surplus" if charging else "island: carrying the house"
-            remaining -= extra
+
+    # 1. the island plan's split for the devices that do not form the island
+    for n in order:
+        p = (planned or {}).get(n)
+        if n != source and p is not None and (p > 0) == charging:
+            take(n, abs(p))
+    # 2. the source, then everyone else up to their limits (battery first)
+    if source in used:
+        take(source, math.inf)
+    for n in order:
+        take(n, math.inf)
+    # 3. a deficit below a box's minimum power: run it at its minimum, the source stores the rest
+    if remaining > 0 and not charging and source in used:
+        src_chg = chg[source]
+        for n in order:
+            m = storages[n].settings.min_active_w
+            if n == source or used[n] > 0 or dis[n] < m or used[source] > 0:
+                continue
+            if m - remaining <= src_chg:
+                used[n] = m
+                prop[source] = Want(m - remaining, Source.GRID, "island: storing the surplus")
+                remaining = 0.0
+                break
+    for n, u in used.items():
+        if u > 0:
+            why = "island: storing PV surplus" if charging else "island: carrying the house"
+            prop[n] = Want(u if charging else -u, Source.GRID, why)
     unserved = 0.0
     if remaining > 0:
         if charging:

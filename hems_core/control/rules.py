@@ -127,7 +127,8 @@ def follow_meter(t: Tick, prop: Proposal, s: Storage, lv: Live, target_grid_w: f
     """The follower's power that brings the grid to ``target_grid_w`` (V2H follows the load)."""
     others = sum(w.watts for n, w in prop.items() if n != s.name)
     want = target_grid_w - t.base_w - others
-    return min(max(want, -s.max_discharge_w), s.max_charge_w)
+    low = -s.max_discharge_w if can_discharge(s, lv) else 0.0  # at its floor it cannot help
+    return min(max(want, low), s.max_charge_w)
 
 
 def guard_peak(
@@ -242,6 +243,26 @@ def dso_rules(t: Tick, prop: Proposal, cap_w: float | None) -> None:
             w.watts -= cut
             excess -= cut
             w.source, w.reason = Source.DSO, f"grid operator caps import at {cap_w:.0f} W"
+
+
+def recovery_guard(
+    t: Tick, prop: Proposal, storages: dict[str, Storage], allowed_import_w: float
+) -> None:  # fmt: skip
+    """After an outage: recharging (the plan's, the fallback's and a home battery refilling its
+    reserve) gives way to the month's peak; then the peak guard may discharge to hold it."""
+    excess = predicted_grid_w(t, prop) - allowed_import_w
+    reason = "recovery: recharging without a new monthly peak"
+    for name in sorted(prop, key=lambda n: -prop[n].watts):
+        w = prop[name]
+        if excess <= 0:
+            break
+        refill = w.source is Source.MIN_SOC and storages[name].kind == "battery"
+        if w.watts > 0 and (refill or w.source in (Source.PLAN, Source.FALLBACK, Source.PEAK)):
+            cut = min(w.watts, excess)
+            w.watts -= cut
+            excess -= cut
+            w.source, w.reason = Source.PEAK, reason
+    guard_peak(t, prop, storages, allowed_import_w)
 
 
 def dim_14a_rules(prop: Proposal, per_device_w: float) -> None:
