@@ -21,17 +21,22 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..timegrid import STEP_S
 from .highs import new_highs
 from .inputs import STEP_H, FloatArray
-from .problem import Csc, Numbers, Structure
+from .problem import Csc, IntArray, Numbers, Structure
 
 OSQP_INF = 1e30
 #: Segments per quadratic power variable: as many as keep the LP under this many segment
-#: columns, between 8 and 24. Case (a), 192 steps (768 power variables), gets 24: worst gap
-#: over three start times 7.4e-5 instead of 5.5e-4 at 8, re-solves ~21 instead of ~12 ms, cold
-#: solve ~100 instead of ~55 ms. Case (b) (3 840) stays at 8, where it meets 100 ms.
-PWL_COLUMN_BUDGET = 18_432
-PWL_SEGMENTS = (8, 24)
+#: columns, between 4 and 8. Measured on case (a), 192 steps, with the ring hot start (gap
+#: against Clarabel at three checkpoints; median re-solve on a loaded machine): 4 segments
+#: 1.8e-4, 7.7 ms; 6: 8.7e-5, 9.1 ms; 8: 7.2e-5, 12.2 ms; 24: 2.8e-6, 17.7 ms. The PWL
+#: overestimates ``w P² dt`` by at most ``1/(4 K²)`` of its full-power value per step (K = 4:
+#: 1.6 %, i.e. 0.3 % of the throughput cost at full power), the stated tolerance of this LP
+#: form of the wear model. Case (a) with 96 steps gets 8, 192 steps and the 72-h multi-tier
+#: grid 4.
+PWL_COLUMN_BUDGET = 3_072
+PWL_SEGMENTS = (4, 8)
 #: A warm start: primal guess and optional dual guess (or None).
 Warm = tuple[FloatArray, FloatArray | None] | None
 
@@ -199,12 +204,20 @@ def _highs_model(
     return h
 
 
+#: Matrix entries as (keys, rows, columns, values).
+_Entries = tuple[IntArray, IntArray, IntArray, FloatArray]
+_NO_ENTRIES: _Entries = (
+    np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+    np.zeros(0),
+)  # fmt: skip
+
+
 class HighsBackend:
     """HiGHS with in-place cost and bound updates and a hot-started simplex.
 
     HiGHS' active-set QP solver needs thousands of iterations on this model (every step with
     a power term is interior), so by default the separable quadratic terms are replaced by
-    their exact values at ``segments`` breakpoints (default: 8–24 by the size of the site,
+    their exact values at ``segments`` breakpoints (default: 4–8 by the size of the site,
     see ``PWL_COLUMN_BUDGET``; four for departure shortfalls): each
     quadratic variable becomes that many columns with increasing slopes (convex, so no
     binaries), which turns the model into an LP that the dual simplex re-solves from the
@@ -212,6 +225,16 @@ class HighsBackend:
     The interpolation overestimates ``a x²`` by at most ``a h²/4`` per step (``h`` the
     breakpoint spacing), which the bench reports as ``rel_gap``. ``exact_qp=True`` passes the
     Hessian instead (small problems).
+
+    **Steps on a ring.** The LP keeps each clock quarter in the same columns and rows while
+    the window slides: step ``k`` of a window whose first quarter is absolute quarter ``Q``
+    sits in slot ``(Q + k) mod R`` of every per-step block (``R`` the leading 15-minute steps,
+    all of them on a plain grid). A one-quarter slide then leaves every remaining quarter's
+    data, and its basis status, where it was; only the quarter that left comes back as the
+    new last one, and the few entries that link a step to the previous one (dynamics, DoD
+    slices) are moved at the seam with ``changeCoeff``. That is the shifted hot start, at no
+    cost of reading or writing a basis through the bindings (about 6 ms at 22k columns).
+    ``rotate=False`` keeps steps in place (the previous behaviour).
     """
 
     name = "highs"
@@ -223,6 +246,7 @@ class HighsBackend:
         time_limit: float = 30.0,
         segments: int | None = None,
         exact_qp: bool = False,
+        rotate: bool = True,
         highs_options: dict[str, Any] | None = None,
     ) -> None:
         self.structure = s = structure
@@ -248,6 +272,7 @@ class HighsBackend:
         first = np.concatenate([[0], np.cumsum(per)[:-1]])
         nlp = int(per.sum())
         self.owner = owner = np.repeat(np.arange(n), per)
+        self.per, self.first = per, first
         self.seg = seg = (np.arange(nlp) - first[owner]).astype(np.float64)
         self.quad_col = quad[owner]
         h = np.where(quad, s.quad_range / per, 0.0)
@@ -255,15 +280,62 @@ class HighsBackend:
         self.last = self.quad_col & (seg == per[owner] - 1)
         # Slope of (P_ii / 2) x² on segment [s h, (s + 1) h].
         self.slope = np.where(self.quad_col, 0.5 * s.pdiag[owner] * (2 * seg + 1) * self.h, 0.0)
-        self.A = s.A.columns(owner)
         self.nlp = nlp
+        # The ring: leading 15-minute steps (a multi-tier grid's coarse steps stay in place).
+        # Not with the Swedish tariff, whose hour rows sum fixed groups of steps.
+        ring = 0
+        if rotate and s.top is None:
+            q = s.quarters
+            ring = s.steps if q is None else next((k for k, v in enumerate(q) if v != 1), len(q))
+        self.ring = ring if ring > 1 else 0
         self._h: Any = None
         self._last: tuple[FloatArray, ...] = ()
+        self._rot = 0
+        self._lag_now: _Entries = _NO_ENTRIES
 
-    def _vectors(self, nums: Numbers) -> tuple[FloatArray, FloatArray, FloatArray]:
+    # ------------------------------------------------------------------ the ring
+    def _perm(self, series: list[tuple[int, int]], size: int, rot: int) -> IntArray:
+        """``pos[j]``: the slot of logical index ``j`` (variables or rows) at rotation ``rot``."""
+        pos = np.arange(size, dtype=np.int64)
+        if not self.ring:
+            return pos
+        n, ring = self.structure.steps, self.ring
+        k = np.arange(ring, dtype=np.int64)
+        for start, length in series:
+            if length == n:
+                pos[start : start + ring] = start + (k + rot) % ring
+        return pos
+
+    def _lag_entries(self, rpos: IntArray, cpos: IntArray) -> _Entries:
+        """LP entries of the step-to-step links at this layout: (keys, rows, columns, values)."""
+        rows_l, cols_l, vals_l = [], [], []
+        for rows, cols, val in self.structure.lags:
+            k = np.arange(1, rows.stop - rows.start, dtype=np.int64)
+            c = cpos[cols.start + k - 1]
+            per = self.per[c]
+            rows_l.append(np.repeat(rpos[rows.start + k], per))
+            # Every LP column of the variable (one, unless it carries segments).
+            rank = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+            cols_l.append(np.repeat(self.first[c], per) + rank)
+            vals_l.append(np.full(int(per.sum()), val))
+        r = np.concatenate(rows_l) if rows_l else np.zeros(0, dtype=np.int64)
+        c = np.concatenate(cols_l) if cols_l else np.zeros(0, dtype=np.int64)
+        v = np.concatenate(vals_l) if vals_l else np.zeros(0)
+        return r * self.nlp + c, r, c, v
+
+    def rotation(self, nums: Numbers) -> int:
+        """Slot of step 0: its absolute quarter modulo the ring."""
+        if not self.ring:
+            return 0
+        return int((int(nums.edges[1]) // STEP_S - 1) % self.ring)
+
+    def _vectors(self, nums: Numbers, cpos: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         o = self.owner
-        cost = nums.q[o] + self.slope
-        lb, ub = nums.lb[o], nums.ub[o]
+        inv = np.empty_like(cpos)
+        inv[cpos] = np.arange(cpos.shape[0])
+        src = inv[o]  # logical variable behind each LP column
+        cost = nums.q[src] + self.slope
+        lb, ub = nums.lb[src], nums.ub[src]
         qc = self.quad_col
         off = self.seg * self.h
         width = np.where(self.last, np.inf, self.h)
@@ -274,18 +346,44 @@ class HighsBackend:
     def solve(self, nums: Numbers, warm: Warm) -> SolveResult:
         highspy: Any = importlib.import_module("highspy")
         s = self.structure
-        cost, lb, ub = self._vectors(nums)
+        rot = self.rotation(nums) if self._h is not None or self.ring else 0
+        cpos = self._perm(s.var_series, s.nvar, rot)
+        rpos = self._perm(s.row_series, s.nrow, rot)
+        rinv = np.empty_like(rpos)
+        rinv[rpos] = np.arange(rpos.shape[0])
+        lo, hi = nums.l[rinv], nums.u[rinv]
+        cost, lb, ub = self._vectors(nums, cpos)
         t0 = time.perf_counter()
         if self._h is None:
-            P = s.P if self.exact_qp else None
-            self._h = _highs_model(self.A, P, cost, nums.l, nums.u, lb, ub)
+            # The logical matrix laid out at this rotation: rows and columns permuted.
+            A = s.A
+            cols = np.repeat(np.arange(s.nvar, dtype=np.int64), np.diff(A.indptr))
+            A_slot = Csc.from_coo(rpos[A.indices.astype(np.int64)], cpos[cols], A.data, A.shape)
+            P = None
+            if self.exact_qp:
+                inv = np.empty_like(cpos)
+                inv[cpos] = np.arange(cpos.shape[0])
+                P = Csc.diag(s.pdiag[inv])
+            self._h = _highs_model(A_slot.columns(self.owner), P, cost, lo, hi, lb, ub)
             self._h.setOptionValue("time_limit", self.time_limit)
             for key, value in self.highs_options.items():
                 self._h.setOptionValue(key, value)
+            self._rot = rot
+            self._lag_now = self._lag_entries(rpos, cpos) if self.ring else _NO_ENTRIES
         else:
-            # Push only what changed: after a one-quarter slide most segment bounds and many
-            # costs are equal to their predecessors, and each pybind call costs ~0.1 µs/entry.
+            # Push only what changed: on the ring most quarters keep their data in place,
+            # and each pybind call costs ~0.1 µs/entry.
             h = self._h
+            if rot != self._rot:
+                want = self._lag_entries(rpos, cpos)
+                now = self._lag_now
+                gone = ~np.isin(now[0], want[0])
+                for ri, lp in zip(now[1][gone], now[2][gone], strict=True):
+                    h.changeCoeff(int(ri), int(lp), 0.0)
+                new = ~np.isin(want[0], now[0])
+                for ri, lp, val in zip(want[1][new], want[2][new], want[3][new], strict=True):
+                    h.changeCoeff(int(ri), int(lp), float(val))
+                self._lag_now, self._rot = want, rot
             prev_cost, prev_lb, prev_ub, prev_l, prev_u = self._last
             idx = np.flatnonzero(cost != prev_cost).astype(np.int32)
             if idx.size:
@@ -293,10 +391,10 @@ class HighsBackend:
             idx = np.flatnonzero((lb != prev_lb) | (ub != prev_ub)).astype(np.int32)
             if idx.size:
                 h.changeColsBounds(idx.size, idx, lb[idx], ub[idx])
-            idx = np.flatnonzero((nums.l != prev_l) | (nums.u != prev_u)).astype(np.int32)
+            idx = np.flatnonzero((lo != prev_l) | (hi != prev_u)).astype(np.int32)
             if idx.size:
-                h.changeRowsBounds(idx.size, idx, nums.l[idx], nums.u[idx])
-        self._last = (cost, lb, ub, nums.l.copy(), nums.u.copy())
+                h.changeRowsBounds(idx.size, idx, lo[idx], hi[idx])
+        self._last = (cost, lb, ub, lo, hi)
         h = self._h
         h.run()
         elapsed = time.perf_counter() - t0
@@ -304,9 +402,8 @@ class HighsBackend:
         ok = status == highspy.HighsModelStatus.kOptimal
         x_lp = np.asarray(h.getSolution().col_value, dtype=np.float64)
         if x_lp.shape[0] == self.nlp:
-            x: FloatArray = np.bincount(self.owner, weights=x_lp, minlength=s.nvar).astype(
-                np.float64
-            )
+            x_slot = np.bincount(self.owner, weights=x_lp, minlength=s.nvar)
+            x: FloatArray = x_slot[cpos].astype(np.float64)
         else:
             x, ok = np.zeros(s.nvar), False
         info = h.getInfo()

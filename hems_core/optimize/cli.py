@@ -27,6 +27,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--repeats", type=int, default=12, help="receding-horizon re-solves per case")
     p.add_argument("--backends", nargs="+", default=None, help="default: all installed")
     p.add_argument("--no-reference", action="store_true", help="skip cvxpy (rel_gap null)")
+    p.add_argument(
+        "--cases",
+        nargs="+",
+        choices=["a", "b", "c"],
+        default=["a", "b", "c"],
+        help="a: 1 EV + battery; b: 10 EVs (both over --steps); c: case a, 72 h multi-tier",
+    )
     p.set_defaults(handler=_run)
 
 
@@ -45,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         backends=args.backends,
         reference=not args.no_reference,
+        cases=tuple(args.cases),
     )
     print(json.dumps(result, indent=None if args.json else 2))
     return 0

@@ -31,10 +31,12 @@ __all__ = [
     "local_calendar",
     "local_offsets",
     "step_edges",
+    "tiered_edges",
 ]
 
-#: Longest horizon: 48 h.
-MAX_STEPS = 192
+#: Longest horizon in quarters: 72 h (a 15-minute grid that long is the reference the
+#: multi-tier grid of :mod:`hems_core.optimize.tiers` is measured against).
+MAX_STEPS = 288
 
 FloatArray = NDArray[np.float64]
 
@@ -56,10 +58,28 @@ def step_edges(start: datetime, steps: int) -> tuple[NDArray[np.int64], FloatArr
     return np.asarray(edges, dtype=np.int64), dt
 
 
+def tiered_edges(
+    start: datetime, quarters: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], FloatArray]:
+    """Like :func:`step_edges` for steps of ``quarters[k]`` clock quarters each.
+
+    Step 0 is the running (possibly partial) quarter; with all ones this equals
+    :func:`step_edges`.
+    """
+    start_s = int(start.timestamp())
+    edges = floor_quarter_s(start_s) + STEP_S * np.concatenate(
+        [[0], np.cumsum(quarters, dtype=np.int64)]
+    )
+    edges[0] = start_s
+    dt: FloatArray = np.diff(edges).astype(np.float64)
+    dt /= 3600.0
+    return np.asarray(edges, dtype=np.int64), dt
+
+
 def local_offsets(tz: str, epoch_s: NDArray[np.int64]) -> NDArray[np.int64]:
     """UTC offsets (seconds) of ``tz`` at each instant, without a per-instant loop.
 
-    Offsets change at most once within 48 h in every real zone, so the offset is read at
+    Offsets change at most once within 72 h in every real zone, so the offset is read at
     both ends and, if they differ, the transition is found by bisection (about 18 look-ups).
     """
     zone = ZoneInfo(tz)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from .backends import (
 from .inputs import FloatArray, Inputs, State
 from .plan import Plan, SolverStats, build_plan
 from .problem import Numbers, Structure, structure_key
+from .tiers import DEFAULT_TIERS, Tiers, aggregate
 
 #: A step moving energy both ways by more than this (kWh) triggers the exact MILP fallback
 #: (it only pays when energy must be burnt: deeply negative prices, or PV that can neither be
@@ -32,6 +34,39 @@ OVERLAP_KWH = 1e-2
 SLACK_REL = 5e-3
 
 
+@dataclass(frozen=True)
+class ReuseThreshold:
+    """When a re-plan may return the previous plan unchanged ("nothing material changed").
+
+    Only within the same clock quarter (a new quarter always re-solves: the window moved), the
+    same site (trips, targets and settings equal) and the same plug states; then every price
+    within ``price_eur_per_kwh``, every load, PV and cap value within ``power_kw``, each SoC
+    within ``soc`` of what the previous plan expected *now* (interpolated within its first
+    step), the month peak within ``power_kw`` and the energy metered in the running quarter
+    within ``energy_kwh`` of the plan's. Defaults: 1e-3 EUR/kWh, 0.1 kW, 0.005 (half a
+    percentage point: 0.3 kWh of a 60-kWh car), 0.05 kWh. Below these a re-solve moves the
+    plan's cost by far less than the solver's own tolerance on the bench cases, so an event
+    storm (a meter tick re-planned as "SoC deviation", a forecast re-sent unchanged) costs no
+    solve.
+    """
+
+    price_eur_per_kwh: float = 1e-3
+    power_kw: float = 0.1
+    soc: float = 0.005
+    energy_kwh: float = 0.05
+
+
+@dataclass(frozen=True, eq=False)
+class _Last:
+    """What the previous plan was made from (for :class:`ReuseThreshold`)."""
+
+    site: Site
+    inputs: Inputs
+    state: State
+    plan: Plan
+    quarter: int
+
+
 class Planner:
     """Re-plans one site over a sliding horizon with warm starts.
 
@@ -41,23 +76,54 @@ class Planner:
 
     A requested OSQP backend is created on its first use (its setup imports scipy); when it
     fails, or says "solved" with slack epigraph variables (see :meth:`_slack`), HiGHS answers.
+
+    ``tiers`` plans on a multi-tier grid (:mod:`.tiers`): inputs longer than its 15-minute
+    part (quarters, up to 72 h) are aggregated onto coarser steps further out; the plan then
+    has steps of several quarters (``plan.dt_h``). ``tiers=True`` takes
+    :data:`~hems_core.optimize.tiers.DEFAULT_TIERS`; the default ``None`` plans on quarters
+    as before. The Swedish top-peaks tariff always plans on quarters.
+
+    ``reuse`` (a :class:`ReuseThreshold`, default on; ``None`` turns it off) returns the
+    previous plan when nothing material changed; :attr:`reused` says whether the last call did.
     """
 
-    def __init__(self, site: Site, *, backend: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        site: Site,
+        *,
+        backend: str | None = None,
+        tiers: Tiers | bool | None = None,
+        reuse: ReuseThreshold | None = ReuseThreshold(),
+        **options: Any,
+    ) -> None:
         self.site = site
         storages = len(site.evs) + (site.battery is not None)
         self.backend_name = backend or default_backend(storages)
+        self.tiers: Tiers | None = DEFAULT_TIERS if tiers is True else (tiers or None)
+        self.reuse = reuse
         self.options = options
+        self.reused = False
         self._structure: Structure | None = None
         self._backend: Backend | None = None
         self._fallback: Backend | None = None
         self._prev: tuple[int, FloatArray, FloatArray | None] | None = None
+        self._last: _Last | None = None
 
-    def _ensure(self, site: Site, steps: int) -> tuple[Structure, float]:
-        key = structure_key(site, steps)
+    def _grid(self, site: Site, inputs: Inputs) -> tuple[Inputs, tuple[int, ...] | None]:
+        """The inputs on the grid this solve uses, and its step lengths (None: quarters)."""
+        t = self.tiers
+        if t is None or site.top_peaks_tariff is not None or inputs.steps <= 1 + t.fine_quarters:
+            return inputs, None
+        layout = t.layout(inputs.steps)
+        return aggregate(inputs, layout), layout
+
+    def _ensure(
+        self, site: Site, steps: int, quarters: tuple[int, ...] | None = None
+    ) -> tuple[Structure, float]:
+        key = structure_key(site, steps, quarters)
         t0 = time.perf_counter()
         if self._structure is None or self._structure.key != key:
-            self._structure = Structure(site, steps)
+            self._structure = Structure(site, steps, quarters)
             self._backend = None
             self._fallback = None
             self._prev = None
@@ -73,7 +139,17 @@ class Planner:
         """Plan from ``inputs`` and ``state``; ``site`` replaces the planner's site if given."""
         if site is not None:
             self.site = site
-        s, build_s = self._ensure(self.site, inputs.steps)
+        t0 = time.perf_counter()
+        reused = self._reusable(inputs, state)
+        if reused is not None:
+            self.reused = True
+            return reused
+        self.reused = False
+        full_inputs = inputs
+        inputs, quarters = self._grid(self.site, inputs)
+        agg_s = time.perf_counter() - t0
+        s, build_s = self._ensure(self.site, inputs.steps, quarters)
+        build_s += agg_s
         t0 = time.perf_counter()
         nums = s.numbers(self.site, inputs, state)
         build_s += time.perf_counter() - t0
@@ -131,7 +207,69 @@ class Planner:
             variables=s.nvar,
             constraints=s.nrow,
         )
-        return build_plan(s, inputs, nums, x, stats)
+        plan = build_plan(s, inputs, nums, x, stats)
+        self._last = _Last(self.site, full_inputs, state, plan, quarter)
+        return plan
+
+    def _reusable(self, inputs: Inputs, state: State) -> Plan | None:
+        """The previous plan if nothing material changed since (see :class:`ReuseThreshold`)."""
+        th, last = self.reuse, self._last
+        if th is None or last is None or last.site != self.site:
+            return None
+        now_s = inputs.start.timestamp()
+        quarter = int(now_s) // STEP_S * STEP_S + STEP_S
+        if quarter != last.quarter or inputs.steps != last.inputs.steps:
+            return None
+        if now_s < last.inputs.start.timestamp():
+            return None
+        a, b = inputs, last.inputs
+        if _differs(a.import_price, b.import_price, th.price_eur_per_kwh) or _differs(
+            a.export_price, b.export_price, th.price_eur_per_kwh
+        ):
+            return None
+        for x, y in ((a.load_kw, b.load_kw), (a.pv_kw, b.pv_kw)):
+            if _differs(x, y, th.power_kw):
+                return None
+        if (a.import_cap_kw is None) != (b.import_cap_kw is None):
+            return None
+        if (
+            a.import_cap_kw is not None
+            and b.import_cap_kw is not None
+            and _differs(a.import_cap_kw, b.import_cap_kw, th.power_kw)
+        ):
+            return None
+        if (a.temperature_factor is None) != (b.temperature_factor is None):
+            return None
+        if a.terminal_value_eur_per_kwh != b.terminal_value_eur_per_kwh:
+            return None
+        s0, plan = last.state, last.plan
+        if dict(state.ev_plugged) != dict(s0.ev_plugged):
+            return None
+        if abs(state.month_peak_kw - s0.month_peak_kw) > th.power_kw:
+            return None
+        if abs(state.today_peak_kw - s0.today_peak_kw) > th.power_kw:
+            return None
+        if tuple(state.month_daily_peaks_kw) != tuple(s0.month_daily_peaks_kw):
+            return None
+        # Where the previous plan expected to be now, within its first step.
+        dt0_s = plan.dt_h[0] * 3600.0
+        frac = min(1.0, (now_s - last.inputs.start.timestamp()) / max(dt0_s, 1.0))
+        expect_q = s0.quarter_import_kwh + plan.grid_import_kw[0] * frac * plan.dt_h[0]
+        if abs(state.quarter_import_kwh - expect_q) > th.energy_kwh:
+            return None
+        if abs(state.hour_import_kwh - s0.hour_import_kwh) > th.energy_kwh + (
+            plan.grid_import_kw[0] * frac * plan.dt_h[0]
+        ):
+            return None
+        for ap in plan.assets:
+            soc_then = s0.battery_soc if ap.kind == "battery" else s0.ev_soc.get(ap.name)
+            soc_now = state.battery_soc if ap.kind == "battery" else state.ev_soc.get(ap.name)
+            if soc_then is None or soc_now is None:
+                return None
+            expect = soc_then + (ap.soc[0] - soc_then) * frac
+            if not math.isfinite(soc_now) or abs(soc_now - expect) > th.soc:
+                return None
+        return plan
 
     @staticmethod
     def _slack(s: Structure, nums: Numbers, x: FloatArray) -> str | None:
@@ -198,6 +336,11 @@ class Planner:
         for sl in [s.imp, s.over, s.exp, s.cur] + [p for st in s.stores for p in (st.ch, st.dis)]:
             np.clip(x[sl], nums.lb[sl], nums.ub[sl], out=x[sl])
         return x, False, 0.0
+
+
+def _differs(a: FloatArray, b: FloatArray, tol: float) -> bool:
+    """Whether two series differ anywhere by more than ``tol``."""
+    return a.shape != b.shape or bool(np.max(np.abs(a - b), initial=0.0) > tol)
 
 
 def solve(site: Site, inputs: Inputs, state: State, backend: str | None = None) -> Plan:

@@ -34,7 +34,16 @@ from numpy.typing import NDArray
 
 from ..model import Ev, HomeBattery, Site
 from ..timegrid import STEP_S
-from .inputs import STEP_H, FloatArray, InputError, Inputs, State, local_calendar, step_edges
+from .inputs import (
+    STEP_H,
+    FloatArray,
+    InputError,
+    Inputs,
+    State,
+    local_calendar,
+    step_edges,
+    tiered_edges,
+)
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -54,7 +63,8 @@ FORCED_CURTAIL_EUR_PER_KWH = 2.0
 #: carries it anyway (or a fuse trips), and the plan says which steps need load shedding.
 #: Above the shortfall penalty, so cars stop charging and storage discharges first.
 OVER_LIMIT_EUR_PER_KWH = 10.0
-#: Day slots (local dates) and month slots a 48-h horizon can touch.
+#: Day slots (local dates) a 48-h horizon can touch (Swedish tariff; longer horizons get
+#: one more per day) and month slots any horizon up to 72 h can touch.
 DAY_SLOTS = 3
 MONTH_SLOTS = 2
 INF = np.inf
@@ -82,6 +92,9 @@ class _Coo:
         self.rows: list[IntArray] = []
         self.cols: list[IntArray] = []
         self.vals: list[FloatArray] = []
+        #: Entries linking a step to the previous one, (rows, cols, value) per family: the
+        #: only entries that cross steps (a backend that rotates steps must move them).
+        self.lags: list[tuple[slice, slice, float]] = []
 
     def add(self, rows: IntArray, cols: IntArray, vals: float | FloatArray) -> None:
         rows = np.asarray(rows, dtype=np.int64)
@@ -101,6 +114,7 @@ class _Coo:
         n = rows.stop - rows.start
         k = np.arange(1, n, dtype=np.int64)
         self.add(rows.start + k, cols.start + k - 1, val)
+        self.lags.append((rows, cols, val))
 
     def matrix(self, nrows: int, ncols: int) -> Csc:
         if not self.rows:
@@ -243,20 +257,43 @@ def _without_trips(ev: Ev) -> Ev:
     return replace(ev, trips=())
 
 
-def structure_key(site: Site, steps: int) -> tuple[object, ...]:
-    """What determines ``P`` and ``A``: the site without trips, and the horizon length."""
-    return (steps, replace(site, evs=tuple(_without_trips(ev) for ev in site.evs)))
+def structure_key(
+    site: Site, steps: int, quarters: tuple[int, ...] | None = None
+) -> tuple[object, ...]:
+    """What determines ``P`` and ``A``: the site without trips, the horizon length and, on a
+    multi-tier grid, the length of every step in quarters."""
+    site_key = replace(site, evs=tuple(_without_trips(ev) for ev in site.evs))
+    return (steps, site_key) if quarters is None else (steps, site_key, quarters)
 
 
 class Structure:
-    """The fixed part of the QP for one configuration (see module docstring)."""
+    """The fixed part of the QP for one configuration (see module docstring).
 
-    def __init__(self, site: Site, steps: int) -> None:
+    ``quarters`` (one int per step, step 0 the running quarter) makes a multi-tier grid:
+    step ``k`` then spans ``quarters[k]`` clock quarters (see :mod:`.tiers`). The quadratic
+    power weight and the month-peak coefficient scale with each step's nominal length, so
+    they stay fixed; only the partial first step changes bounds.
+    """
+
+    def __init__(self, site: Site, steps: int, quarters: tuple[int, ...] | None = None) -> None:
         self.site = site
         self.steps = n = steps
-        self.key = structure_key(site, steps)
+        if quarters is not None and (len(quarters) != n or min(quarters) < 1):
+            raise InputError(f"quarters must hold {n} step lengths >= 1")
+        if quarters is not None and all(qk == 1 for qk in quarters):
+            quarters = None  # the plain 15-minute grid
+        if quarters is not None and site.top_peaks_tariff is not None:
+            raise InputError("the Swedish top-peaks tariff needs the plain 15-minute grid")
+        self.quarters = quarters
+        #: Nominal length of every step in hours (the partial first step counts as whole).
+        self.step_h: FloatArray = STEP_H * (
+            np.ones(n) if quarters is None else np.asarray(quarters, dtype=np.float64)
+        )
+        self.key = structure_key(site, steps, quarters)
         v, r, a = _Alloc(), _Alloc(), _Coo()
-        pdiag: list[tuple[slice, float, float]] = []  # (variables, P_ii, nominal range kWh)
+        # (variables, P_ii, nominal range kWh), per step or scalar
+        pdiag: list[tuple[slice, float | FloatArray, float | FloatArray]] = []
+        hstep = self.step_h
 
         self.imp = v.block(n, series=True)
         self.exp = v.block(n, series=True)
@@ -297,9 +334,11 @@ class Structure:
             w = asset.wear
             if w.quadratic_eur_per_kw2h > 0:
                 # w * P^2 * dt with P = E / dt at the nominal step: w / dt * E^2; P = 2 w / dt.
-                pw = 2.0 * w.quadratic_eur_per_kw2h / STEP_H
-                pdiag.append((st.ch, pw, asset.max_charge_kw * STEP_H))
-                pdiag.append((st.dis, pw, asset.max_discharge_kw * STEP_H))
+                pw: FloatArray = np.asarray(
+                    2.0 * w.quadratic_eur_per_kw2h / hstep, dtype=np.float64
+                )
+                pdiag.append((st.ch, pw, asset.max_charge_kw * hstep))
+                pdiag.append((st.dis, pw, asset.max_discharge_kw * hstep))
             st.dyn_rows = r.block(n, series=True)
             a.diag(st.dyn_rows, st.e, 1.0)
             a.lag(st.dyn_rows, st.e, -1.0)
@@ -352,7 +391,8 @@ class Structure:
                 self.peak_rows.append(rows)
                 a.diag(rows, self.imp, -1.0)
                 a.diag(rows, self.over, -1.0)
-                a.add(np.arange(rows.start, rows.stop), np.full(n, self.peak.start + m), STEP_H)
+                # Nominal step length: the mean power of a (multi-quarter) step is its peak.
+                a.add(np.arange(rows.start, rows.stop), np.full(n, self.peak.start + m), hstep)
 
         # Swedish top-k daily hourly peaks (see module docstring for the masking).
         self.top: _TopLayout | None = None
@@ -364,6 +404,7 @@ class Structure:
         self.var_series = v.series
         self.row_series = r.series
         self.A = a.matrix(r.size, v.size)
+        self.lags = a.lags
         pd = np.zeros(v.size)
         #: Nominal range of each quadratic variable (for piecewise-linear LP backends).
         self.quad_range = np.zeros(v.size)
@@ -389,9 +430,12 @@ class Structure:
         n = self.steps
         if inputs.steps != n:
             raise InputError(f"inputs have {inputs.steps} steps, structure expects {n}")
-        if structure_key(site, n) != self.key:
+        if structure_key(site, n, self.quarters) != self.key:
             raise InputError("site configuration differs from the assembled structure")
-        edges, dt = step_edges(inputs.start, n)
+        if self.quarters is None:
+            edges, dt = step_edges(inputs.start, n)
+        else:
+            edges, dt = tiered_edges(inputs.start, np.asarray(self.quarters, dtype=np.int64))
         q = np.zeros(self.nvar)
         lb = np.zeros(self.nvar)
         ub = np.full(self.nvar, INF)
@@ -524,15 +568,18 @@ class Structure:
         if pt is not None and self.peak is not None:
             month, _, _ = local_calendar(pt.tz, edges[:-1])
             month_slot = month - month[0]
+            # A multi-quarter step that reaches into the next month counts for both peaks.
+            month_end, _, _ = local_calendar(pt.tz, edges[1:] - 1)
+            also_next = (month_end - month[0] == 1) & (month_slot == 0)
             peak_base[0] = max(state.month_peak_kw, pt.floor_kw)
             peak_base[1] = pt.floor_kw
             lb[self.peak] = peak_base
-            if not np.any(month_slot == 1):
+            if not np.any(month_slot == 1) and not np.any(also_next):
                 ub[self.peak.start + 1] = pt.floor_kw
             q[self.peak] = pt.eur_per_kw_month
             const -= pt.eur_per_kw_month * float(peak_base.sum())
             for m, rows in enumerate(self.peak_rows):
-                rhs = np.where(month_slot == m, 0.0, -INF)
+                rhs = np.where((month_slot == m) | (also_next & (m == 1)), 0.0, -INF)
                 if month_slot[0] == m:
                     rhs[0] = state.quarter_import_kwh
                 lo[rows] = rhs
@@ -775,10 +822,12 @@ class _TopLayout:
         sb = v.block(n, series=True)
         nh = (n + 3) // 4 + 1
         hours = v.block(nh)
-        days = v.block(DAY_SLOTS)
+        # Local days the horizon can touch: 3 up to 48 h, one more per further day.
+        nd = max(DAY_SLOTS, (n + 95) // 96 + 1)
+        days = v.block(nd)
         t = v.block(MONTH_SLOTS)
         u_past = [v.block(tt.count) for _ in range(MONTH_SLOTS)]
-        u_day = [v.block(DAY_SLOTS) for _ in range(MONTH_SLOTS)]
+        u_day = [v.block(nd) for _ in range(MONTH_SLOTS)]
         split_rows = r.block(n, series=True)
         for imp in imports:  # within the limit, and above it
             a.diag(split_rows, imp, 1.0)
@@ -792,7 +841,7 @@ class _TopLayout:
         weights = (1.0,) if tt.night_weight == 1.0 else (1.0, tt.night_weight)
         day_rows: list[list[slice]] = []
         hidx = np.arange(nh, dtype=np.int64)
-        for d in range(DAY_SLOTS):
+        for d in range(nd):
             per_w = []
             for wgt in weights:
                 rows = r.block(nh)
@@ -808,10 +857,10 @@ class _TopLayout:
             a.add(rows.start + i, u_past[m].start + i, 1.0)
             a.add(rows.start + i, np.full(tt.count, t.start + m), 1.0)
             past_rows.append(rows)
-            rows = r.block(DAY_SLOTS)
-            ds = np.arange(DAY_SLOTS, dtype=np.int64)
+            rows = r.block(nd)
+            ds = np.arange(nd, dtype=np.int64)
             a.add(rows.start + ds, u_day[m].start + ds, 1.0)
-            a.add(rows.start + ds, np.full(DAY_SLOTS, t.start + m), 1.0)
+            a.add(rows.start + ds, np.full(nd, t.start + m), 1.0)
             a.add(rows.start + ds, days.start + ds, -1.0)
             dayu_rows.append(rows)
         return cls(
@@ -834,6 +883,7 @@ class _TopLayout:
         assert tt is not None
         n = edges.shape[0] - 1
         nh = self.hours.stop - self.hours.start
+        nd = self.days.stop - self.days.start
         # Quarter position of step 0 within its clock hour decides the hour of every step.
         q0 = (int(edges[1]) - STEP_S) // STEP_S % 4
         k = np.arange(n)
@@ -853,13 +903,13 @@ class _TopLayout:
         else:
             night = (hod >= tt.night_start_hour) & (hod < tt.night_end_hour)
         wclass = np.where(night & (len(self.weights) > 1), 1, 0)
-        for d in range(DAY_SLOTS):
+        for d in range(nd):
             for c, rows in enumerate(self.day_rows[d]):
                 active = used_hours & (day_slot == d) & (wclass == c)
                 lo[rows] = np.where(active, 0.0, -INF)
-        days_used = np.zeros(DAY_SLOTS, dtype=bool)
-        day_month = np.zeros(DAY_SLOTS, dtype=np.int64)
-        for d in range(DAY_SLOTS):
+        days_used = np.zeros(nd, dtype=bool)
+        day_month = np.zeros(nd, dtype=np.int64)
+        for d in range(nd):
             sel = used_hours & (day_slot == d)
             if np.any(sel):
                 days_used[d] = True
@@ -890,10 +940,19 @@ def _ev_schedule(
     A step is available when it overlaps no trip. A trip's energy is deducted in the first
     step that starts at or after its arrival; its target applies to the energy at the end of
     the last step that ends at or before its departure.
+
+    Steps longer than a quarter (the coarse tiers of a multi-tier grid) are aggregated
+    exactly instead: availability is the share of the step the car is home (power limits
+    scale with it), a trip that leaves inside such a step has its target at the end of that
+    step (the car charges only before it leaves, and the trip energy comes off later, so the
+    step's end energy is the energy at departure), and a trip that returns inside it has its
+    energy deducted in that step.
     """
     n = edges.shape[0] - 1
     t0, t1 = edges[:-1], edges[1:]
-    avail = np.ones(n)
+    coarse = (t1 - t0) > STEP_S
+    away = np.zeros(n)  # seconds of each coarse step covered by trips
+    avail: FloatArray = np.ones(n)
     trip_e = np.zeros(n)
     target = np.full(n, -INF)
     now = int(edges[0])
@@ -906,14 +965,23 @@ def _ev_schedule(
             covering_now = True
             if plugged:
                 continue  # back early: the measured SoC already includes the trip
-        avail[(t1 > dep) & (t0 < arr)] = 0.0
+        hit = (t1 > dep) & (t0 < arr)
+        avail[hit & ~coarse] = 0.0
+        away += np.where(coarse, np.maximum(0, np.minimum(t1, arr) - np.maximum(t0, dep)), 0)
         k_arr = int(np.searchsorted(t0, arr, side="left"))
+        if 0 < k_arr <= n and coarse[k_arr - 1] and t0[k_arr - 1] < arr < t1[k_arr - 1]:
+            k_arr -= 1  # returns inside a coarse step: the rest of the step is at home
         if k_arr < n:
             trip_e[k_arr] += trip.energy_kwh
         if trip.target_soc is not None and dep > now:
             k_dep = int(np.searchsorted(t1, dep, side="right")) - 1
+            if k_dep + 1 < n and coarse[k_dep + 1] and t0[k_dep + 1] < dep:
+                k_dep += 1  # leaves inside a coarse step: its end energy is the departure's
             if 0 <= k_dep < n:
                 target[k_dep] = max(target[k_dep], trip.target_soc * ev.capacity_kwh)
+    if np.any(coarse):
+        share = 1.0 - away / np.maximum(t1 - t0, 1)
+        avail = np.where(coarse, np.clip(share, 0.0, 1.0), avail).astype(np.float64)
     if plugged is False and not covering_now:
         avail[:] = 0.0
     return avail, trip_e, target

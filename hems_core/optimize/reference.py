@@ -26,9 +26,24 @@ from .problem import (
     _ev_schedule,
 )
 
+#: How closely :func:`reference_solve` holds fixed charge/discharge energies (kWh per step):
+#: plans round to 1e-6 kWh, which over a day could push an energy bound by a few 1e-5.
+FIX_TOL_KWH = 1e-5
 
-def reference_solve(site: Site, inputs: Inputs, state: State, solver: str = "CLARABEL") -> float:
-    """Optimal total cost (EUR) of the model, solved by cvxpy with ``solver``."""
+
+def reference_solve(
+    site: Site,
+    inputs: Inputs,
+    state: State,
+    solver: str = "CLARABEL",
+    *,
+    fixed: dict[str, tuple[Any, Any]] | None = None,
+) -> float:
+    """Optimal total cost (EUR) of the model, solved by cvxpy with ``solver``.
+
+    ``fixed`` maps a storage asset's name to (charge kWh, discharge kWh) for the first steps:
+    the optimum with those decisions imposed (the regret of acting on another plan).
+    """
     cp: Any = importlib.import_module("cvxpy")
 
     s = Structure(site, inputs.steps)
@@ -64,6 +79,12 @@ def reference_solve(site: Site, inputs: Inputs, state: State, solver: str = "CLA
             trip = np.zeros(n)
         e_prev = cp.hstack([np.array([e0]), e[:-1]])
         cons += [ch >= 0, ch <= nums.ub[st.ch], dis >= 0, dis <= nums.ub[st.dis]]
+        if fixed is not None and a.name in fixed:
+            fc, fd = (np.asarray(v, dtype=np.float64) for v in fixed[a.name])
+            k = fc.shape[0]
+            fc = np.clip(fc, 0.0, nums.ub[st.ch][:k])
+            fd = np.clip(fd, 0.0, nums.ub[st.dis][:k])
+            cons += [cp.abs(ch[:k] - fc) <= FIX_TOL_KWH, cp.abs(dis[:k] - fd) <= FIX_TOL_KWH]
         cons += [e >= nums.lb[st.e], e <= nums.ub[st.e]]
         cons += [e == e_prev + a.charge_efficiency * ch - dis / a.discharge_efficiency - trip]
         w = a.wear

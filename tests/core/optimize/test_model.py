@@ -82,7 +82,7 @@ def test_inputs_validation() -> None:
     with pytest.raises(InputError, match="timezone"):
         Inputs(T0.replace(tzinfo=None), ok, ok, ok, ok)
     with pytest.raises(InputError):
-        Inputs(T0, np.zeros(193), np.zeros(193), np.zeros(193), np.zeros(193))
+        Inputs(T0, np.zeros(289), np.zeros(289), np.zeros(289), np.zeros(289))  # > 72 h
     with pytest.raises(InputError):
         State(ev_soc={"a": 1.5})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -194,7 +195,7 @@ def test_target_above_max_soc_survives_its_departure() -> None:
     assert car.energy_kwh[-1] == pytest.approx(car.energy_kwh[5], abs=1e-6)  # away: no change
 
 
-def _violation(s: Structure, nums: object, x: np.ndarray) -> float:
+def _violation(s: Structure, nums: object, x: np.ndarray[Any, Any]) -> float:
     from hems_core.optimize.problem import Numbers
 
     assert isinstance(nums, Numbers)
@@ -316,7 +317,9 @@ def test_an_unavoidable_shortfall_is_shared_between_cars(backend: str) -> None:
 
 
 def test_highs_fits_small_sites_finer() -> None:
-    """Segments per power term: 24 for one EV + battery, 8 for ten EVs, or as requested."""
-    assert HighsBackend(Structure(case_a_site(DEFAULT_START), 192)).segments == 24
-    assert HighsBackend(Structure(case_b_site(DEFAULT_START), 192)).segments == 8
+    """Segments per power term: 8 for one EV + battery over 24 h, 4 over 48 h or for ten EVs,
+    or as requested."""
+    assert HighsBackend(Structure(case_a_site(DEFAULT_START), 96)).segments == 8
+    assert HighsBackend(Structure(case_a_site(DEFAULT_START), 192)).segments == 4
+    assert HighsBackend(Structure(case_b_site(DEFAULT_START), 192)).segments == 4
     assert HighsBackend(Structure(case_a_site(DEFAULT_START), 192), segments=8).segments == 8
