@@ -880,6 +880,10 @@ class ControlCore:
         sp = sig.get(SignalKind.SETPOINT)
         if sp is not None:
             name = self._setpoint_device(tick)
+            for other, w in prop.items():
+                if other != name and w.source in (Source.PLAN, Source.FALLBACK, Source.PEAK):
+                    w.watts, w.source = 0.0, Source.DSO  # one device holds the setpoint
+                    w.reason = f"aggregator setpoint {sp.value_w:.0f} W: held idle"
             if name is not None:
                 s, lv = self.storages[name], tick.live[name]
                 last = self._sent.get(name)

@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
     faults.add_argument("--only", nargs="+", default=None, help="fault names to run")
     faults.add_argument("--json", action="store_true", help="print JSON only")
     faults.set_defaults(handler=_faults)
+    __import__("hems_core.sim.grid_cli", fromlist=["x"]).register_subcommands(sub)
 
 
 def _soak(args: argparse.Namespace) -> int:
