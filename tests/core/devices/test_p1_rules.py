@@ -7,7 +7,10 @@ no change of hems_core/devices/p1.py that the tests let pass.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
@@ -403,7 +406,7 @@ def test_local_zone_falls_back_to_none(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(p1._local_zone()) == "Europe/Brussels"
 
     def missing(key: str) -> None:
-        raise p1.ZoneInfoNotFoundError(key)
+        raise ZoneInfoNotFoundError(key)
 
     monkeypatch.setattr(p1, "ZoneInfo", missing)
     assert p1._local_zone() is None
@@ -704,3 +707,35 @@ def test_encoder_summer_end_on_the_31st(utc: datetime, local: str) -> None:
 def test_buffer_replaces_each_non_ascii_byte() -> None:
     (frame,) = TelegramBuffer().feed("/X\r\n\r\n1-0:1.7.0(1*kW)\r\n!é\r\n".encode())
     assert frame.count("\ufffd") == 2  # é is two bytes in UTF-8, each replaced
+
+
+@pytest.fixture
+def host_zone_utc_minus_5(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone set to a fixed UTC-5 (a POSIX TZ string: no database)."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX only")
+    monkeypatch.setenv("TZ", "XST+05")
+    time.tzset()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.usefixtures("host_zone_utc_minus_5")
+def test_encoder_does_not_depend_on_the_host_time_zone() -> None:
+    assert datetime(2024, 1, 1).astimezone(UTC).hour == 5  # the fixture took effect
+    # no timestamp: 2024-01-01 00:00 UTC is 01:00 in Belgium and the Netherlands
+    text = format_telegram(MeterReading(timestamp=None, power_w=0.0))
+    assert "0-0:1.0.0(240101010000W)" in text.split("\r\n")
+    # an aware time in another zone is converted (07:00 at UTC-5 is 12:00 UTC, 14:00 CEST)
+    when = datetime(2024, 7, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    text = format_telegram(MeterReading(timestamp=when, power_w=0.0))
+    assert "0-0:1.0.0(240701140000S)" in text.split("\r\n")
+
+
+def test_buffer_a_stray_slash_before_a_line_end_keeps_the_next_telegram() -> None:
+    """The rest after a frame's line end is scanned afresh; nothing before it comes along."""
+    text = _frame(POWER)
+    assert TelegramBuffer().feed("/junk!/\n" + text) == ["/junk!/\n", text]

@@ -133,6 +133,18 @@ def test_step_times_grid_exchange_over_limit_and_curtailment() -> None:
     )
 
 
+def test_shedding_starts_above_the_idle_threshold() -> None:
+    """0.05 kW above the limit is within noise; 0.06 kW is load to shed."""
+    site = Site(grid=Grid(import_limit_kw=5.0))
+    inputs = _inputs(2, 0.2, load=[5.05, 5.06])
+    s, nums, x = _frame(site, inputs, State())
+    x[s.imp] = 5.0 * 0.25
+    x[s.over] = [0.05 * 0.25, 0.06 * 0.25]
+    plan = build_plan(s, inputs, nums, x, STATS)
+    assert plan.import_over_limit_kw == (0.05, 0.06)
+    assert plan.reasons == ("hold", "load above the grid limit: shed 0.06 kW")
+
+
 def test_values_are_rounded_to_six_decimals() -> None:
     """A 7-minute first step is 0.116667 h; powers are rounded the same way."""
     start = datetime(2026, 1, 10, 12, 8, tzinfo=UTC)
@@ -167,7 +179,7 @@ def test_asset_plans_and_every_wear_term() -> None:
     bat = _battery(wear=wear)
     # Away from 16:30 (step 2) to 17:00 (step 4 is home again); 30 kWh due at 16:30.
     trip = Trip(T0 + 2 * Q, T0 + 4 * Q, energy_kwh=2.0, target_soc=0.75)
-    car = _ev(trips=(trip,))
+    car = _ev(trips=(trip,), wear=wear)
     site = Site(grid=Grid(import_limit_kw=20.0), evs=(car,), battery=bat,
                 pv=Pv(curtailable=False))  # fmt: skip
     inputs = _inputs(5, [0.1, 0.2, 0.3, 0.4, 0.5], load=1.0, pv=[0, 0, 0, 2.0, 0],
@@ -180,6 +192,8 @@ def test_asset_plans_and_every_wear_term() -> None:
     x[ev.ch] = [2.75, 2.0, 0.0, 0.0, 0.5]
     x[ev.e] = [22.75, 24.75, 24.75, 24.75, 23.25]
     x[ev.short] = [0.0, 5.25, 0.0, 0.0, 0.0]
+    x[ev.seg_out[0]] = [0.0, 0.0, 0.0, 0.0, 1.5]  # above 20 kWh: 24.75 -> 23.25 kWh
+    x[ev.cal[0]] = [2.75, 4.75, 4.75, 4.75, 3.25]  # above 20 kWh (50 %)
     # battery: 6 kWh, -1 (4 kW), +0.5 (2 kW), -0.25 (1 kW), idle, +1.25 (5 kW)
     x[hb.ch] = [0.0, 0.5, 0.0, 0.0, 1.25]
     x[hb.dis] = [1.0, 0.0, 0.25, 0.0, 0.0]
@@ -218,14 +232,17 @@ def test_asset_plans_and_every_wear_term() -> None:
     assert h_plan.available == (True,) * 5
     assert h_plan.shortfall_kwh == (0.0,) * 5
     c = plan.costs
-    # throughput: 0.02 EUR/kWh * (1 + 0.5 + 0.25 + 1.25) kWh moved by the battery
-    assert c.wear_throughput == pytest.approx(0.02 * 3.0, abs=1e-12)
-    # quadratic: w P^2 dt with P = E / 0.25: 0.01 / 0.25 * (1 + 0.25 + 0.0625 + 1.5625)
-    assert c.wear_quadratic == pytest.approx(0.04 * 2.875, abs=1e-12)
-    # DoD slice costs 100 * 2 / 1000 * (0.5^2 - 0) = 0.05 and 0.2 * (1 - 0.25) = 0.15
-    assert c.wear_dod == pytest.approx(0.05 * 1.25, abs=1e-12)
-    # calendar: 0.02 EUR/kWh/h * 0.25 h * 2.5 kWh above 50 %
-    assert c.wear_calendar == pytest.approx(0.02 * 0.25 * 2.5, abs=1e-12)
+    # Both assets wear alike. Throughput: 0.02 EUR/kWh * (1 + 0.5 + 0.25 + 1.25) kWh moved
+    # by the battery and (2.75 + 2 + 0.5) by the car
+    assert c.wear_throughput == pytest.approx(0.02 * (3.0 + 5.25), abs=1e-12)
+    # quadratic: w P^2 dt with P = E / 0.25 is 0.01 / 0.25 * E^2: battery 1 + 0.25 + 0.0625
+    # + 1.5625, car 2.75^2 + 2^2 + 0.5^2
+    assert c.wear_quadratic == pytest.approx(0.04 * (2.875 + 11.8125), abs=1e-12)
+    # DoD slice costs 100 * 2 / 1000 * (0.5^2 - 0) = 0.05 and 0.2 * (1 - 0.25) = 0.15; only
+    # the shallow slices lose energy: 1.25 kWh (battery) and 1.5 kWh (car)
+    assert c.wear_dod == pytest.approx(0.05 * (1.25 + 1.5), abs=1e-12)
+    # calendar: 0.02 EUR/kWh/h * 0.25 h * kWh above 50 % (2.5 battery, 20.25 car)
+    assert c.wear_calendar == pytest.approx(0.02 * 0.25 * (2.5 + 20.25), abs=1e-12)
     # shortfall 5 * 5.25 + 0.05 * 5.25^2, forced curtailment 2 EUR/kWh * 0.125 kWh
     assert c.shortfall == pytest.approx(5 * 5.25 + 0.05 * 5.25**2 + 2.0 * 0.125, abs=1e-12)
     # what is left at the end is worth 0.2 EUR/kWh: 23.25 kWh in the car, 6.5 in the battery
@@ -348,6 +365,27 @@ def test_swedish_top_peaks_cost_by_hand() -> None:
     assert build_plan(s, inputs, nums, x, STATS).costs.capacity == pytest.approx(75.0)
 
 
+def test_monthly_and_top_peak_tariffs_add_up() -> None:
+    """A site billed on both: the capacity cost is the sum of the two by hand."""
+    tt = TopPeaksTariff(eur_per_kw_month=60.0, count=2)
+    pt = MonthlyPeakTariff(eur_per_kw_month=5.0, floor_kw=2.0)
+    site = Site(grid=Grid(import_limit_kw=20.0), peak_tariff=pt, top_peaks_tariff=tt)
+    inputs = _inputs(4, 0.2, start=datetime(2026, 2, 2, 10, 0, tzinfo=UTC), load=3.0)
+    state = State(month_peak_kw=2.25, month_daily_peaks_kw=(4.0, 1.0), today_peak_kw=0.5)
+    s, nums, x = _frame(site, inputs, state)
+    assert s.peak is not None and s.top is not None
+    x[s.imp] = 0.75
+    x[s.peak] = [3.0, 2.0]
+    x[s.top.t] = [1.0, 0.0]
+    x[s.top.u_past[0]] = [3.0, 0.0]
+    x[s.top.u_day[0]] = [2.0, 0.0, 0.0]
+    plan = build_plan(s, inputs, nums, x, STATS)
+    # 5 * (3.0 - 2.25) for the monthly peak, 60 for the top-2 mean (see above)
+    assert plan.costs.capacity == pytest.approx(3.75 + 60.0, abs=1e-12)
+    assert plan.costs.total == pytest.approx(s.objective(x, nums), abs=1e-12)
+    assert plan.month_peak_kw == (3.0, 2.0)
+
+
 # ---------------------------------------------------------------- reasons
 def _one_battery(
     n: int, prices: list[float], **kw: object
@@ -361,11 +399,10 @@ def _one_battery(
 
 def test_reasons_for_charging_by_price_quartile() -> None:
     """Quartiles of (0.1, 0.15, 0.2, 0.25, 0.3) are 0.15 and 0.25: both ends count."""
-    s, nums, x, inputs = _one_battery(6, [0.1, 0.15, 0.2, 0.25, 0.3, 0.2])
+    s, nums, x, inputs = _one_battery(5, [0.1, 0.15, 0.2, 0.25, 0.3])
     (hb,) = s.stores
-    e = 0.25 * IDLE_KW  # exactly the idle threshold: not a setpoint
-    x[hb.ch] = [0.5, 0.5, 0.5, 0.0, 0.0, e]
-    x[hb.dis] = [0.0, 0.0, 0.0, 0.5, 0.5, 0.0]
+    x[hb.ch] = [0.5, 0.5, 0.5, 0.0, 0.0]
+    x[hb.dis] = [0.0, 0.0, 0.0, 0.5, 0.5]
     plan = build_plan(s, inputs, nums, x, STATS)
     assert plan.reasons == (
         "charge home (cheap import, 0.100 EUR/kWh)",
@@ -373,13 +410,13 @@ def test_reasons_for_charging_by_price_quartile() -> None:
         "charge home (price, 0.200 EUR/kWh)",
         "discharge home (expensive import, 0.250 EUR/kWh)",
         "discharge home (expensive import, 0.300 EUR/kWh)",
-        "hold",
     )
-    x[hb.ch] = [0.0] * 6
-    x[hb.dis] = [0.0, 0.0, 0.5, 0.0, 0.0, e]
+    e = 0.25 * IDLE_KW  # exactly the idle threshold: not a setpoint
+    x[hb.ch] = [e, 0.0, 0.0, 0.0, 0.0]
+    x[hb.dis] = [0.0, 0.0, 0.5, 0.0, e]
     plan = build_plan(s, inputs, nums, x, STATS)
     assert plan.reasons == ("hold", "hold", "discharge home (cover load, 0.200 EUR/kWh)",
-                            "hold", "hold", "hold")  # fmt: skip
+                            "hold", "hold")  # fmt: skip
 
 
 def test_reasons_for_charging_from_pv_surplus() -> None:

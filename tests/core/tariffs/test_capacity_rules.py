@@ -212,6 +212,17 @@ def test_counter_errors_have_kinds(
     assert _kind(exc) == kind
 
 
+def test_counter_in_unsigned_integers_still_detects_a_decrease() -> None:
+    """A register dump as uint32 (Wh-like integers): 12 -> 11 is a decrease, not +4294967295."""
+    times = [_at(0), _at(15), _at(20)]
+    with pytest.raises(PriceDataError, match="decreases at 2026-01-05T08:20:00") as exc:
+        quarters_from_counter(times, np.array([10, 12, 11], dtype=np.uint32))
+    assert _kind(exc) == "format"
+    q = quarters_from_counter(times, np.array([10, 12, 13], dtype=np.uint32))
+    assert q.kw.tolist() == [8.0]  # 2 kWh in the quarter
+    assert q.running_kwh == 1.0
+
+
 def test_counter_gap_edges() -> None:
     # readings every minute 08:00-08:15, 08:20-08:25 and 08:30-08:45 (1 kW throughout)
     minutes = [*range(16), *range(20, 26), *range(30, 46)]
