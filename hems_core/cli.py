@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hems_core.devices.cli",
     "hems_core.sim.cli",
     "hems_core.control.cli",
+    "hems_core.backtest.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]
