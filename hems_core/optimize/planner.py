@@ -13,6 +13,7 @@ from ..model import Site
 from ..timegrid import STEP_S
 from .backends import (
     Backend,
+    HighsBackend,
     SolverError,
     SolveResult,
     default_backend,
@@ -21,7 +22,7 @@ from .backends import (
 )
 from .inputs import FloatArray, Inputs, State
 from .plan import Plan, SolverStats, build_plan
-from .problem import Numbers, Structure, structure_key
+from .problem import IntArray, Numbers, Structure, structure_key
 from .tiers import DEFAULT_TIERS, Tiers, aggregate
 
 #: A step moving energy both ways by more than this (kWh) triggers the exact MILP fallback
@@ -108,6 +109,9 @@ class Planner:
         self._fallback: Backend | None = None
         self._prev: tuple[int, FloatArray, FloatArray | None] | None = None
         self._last: _Last | None = None
+        #: The last solution with its structure and step edges: carried onto a new grid
+        #: when the structure changes (see :meth:`HighsBackend.start_from`).
+        self._carry: tuple[Structure, IntArray, FloatArray] | None = None
 
     def _grid(self, site: Site, inputs: Inputs) -> tuple[Inputs, tuple[int, ...] | None]:
         """The inputs on the grid this solve uses, and its step lengths (None: quarters)."""
@@ -128,6 +132,15 @@ class Planner:
             self._fallback = None
             self._prev = None
         return self._structure, time.perf_counter() - t0
+
+    def _start_from_carry(self, s: Structure, backend: Backend, nums: Numbers) -> None:
+        """A fresh HiGHS backend after a grid change starts from the last plan, moved in time."""
+        carry, self._carry = self._carry, None
+        if carry is None or not isinstance(backend, HighsBackend) or carry[0] is s:
+            return
+        x = s.regrid(carry[0], carry[2], carry[1], nums.edges)
+        if x is not None:
+            backend.start_from(x)
 
     def _main(self, s: Structure) -> Backend:
         """The chosen backend (created on first use: OSQP's setup imports scipy)."""
@@ -165,7 +178,10 @@ class Planner:
                         [s.shift(y_prev[: s.nrow], by, rows=True), s.shift(y_prev[s.nrow :], by)]
                     )
                 warm = (s.shift(x_prev, by), y)
+        fresh = self._backend is None
         backend = self._main(s)
+        if fresh:
+            self._start_from_carry(s, backend, nums)
         res = backend.solve(nums, warm)
         fallback_from = None
         spent = 0.0  # time of a failed first attempt, counted in the reported solve time
@@ -181,6 +197,7 @@ class Planner:
             self._prev = None
             raise SolverError(f"no optimal plan: {res.status} ({res.backend})")
         self._prev = (quarter, res.x, res.y)  # the raw point: it matches the duals
+        self._carry = (s, nums.edges, res.x)
         relaxed = s.objective(res.x, nums)
         if res.backend != "highs":
             # First-order solutions are only feasible to a relative tolerance; replay them

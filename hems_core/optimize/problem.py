@@ -420,6 +420,13 @@ class Structure:
         if self.peak is not None:
             epi.extend(range(self.peak.start, self.peak.stop))
         self._epi = self._epigraph_entries(np.asarray(epi, dtype=np.int64))
+        #: Per-step blocks that are levels at the step's end (energies, their hinges and
+        #: shortfalls) rather than flows within the step (see :meth:`regrid`).
+        self.levels: list[slice] = []
+        for st in self.stores:
+            self.levels += [st.e, *st.seg_e, *st.cal]
+            if st.short is not None:
+                self.levels.append(st.short)
         #: ``P`` is diagonal (separable quadratic terms); stored entries are the non-zero ones.
         self.P = Csc.diag(pd)
         self.pdiag = pd
@@ -786,6 +793,45 @@ class Structure:
             blk = x[start : start + n]
             out[start : start + n - by] = blk[by:]
             out[start + n - by : start + n] = blk[-1]
+        return out
+
+    def regrid(
+        self, other: Structure, x: FloatArray, edges: IntArray, new_edges: IntArray
+    ) -> FloatArray | None:
+        """A solution of ``other`` (steps ``edges``) carried by time onto this structure's
+        steps ``new_edges``: a start for a solver after the grid changed, not a plan.
+
+        Flows are taken as the old step's mean power over the new step (times its length),
+        levels at the old step that covers the new step's end; times beyond the old horizon
+        repeat its last step. None when the two do not share a variable layout (another
+        site, or the Swedish tariff, whose scalars depend on the horizon).
+        """
+        if other.key[1] != self.key[1] or self.top is not None or other.top is not None:
+            return None
+        if len(other.var_series) != len(self.var_series) or (
+            other.nvar - other.steps * len(other.var_series)
+            != self.nvar - self.steps * len(self.var_series)
+        ):
+            return None
+        mids = (new_edges[:-1] + new_edges[1:]) // 2
+        j_mid = np.clip(np.searchsorted(edges, mids, side="right") - 1, 0, other.steps - 1)
+        j_end = np.clip(np.searchsorted(edges, new_edges[1:] - 1, side="right") - 1, 0,
+                        other.steps - 1)  # fmt: skip
+        dt_old = np.diff(edges).astype(np.float64)
+        dt_new = np.diff(new_edges).astype(np.float64)
+        ratio = dt_new / np.maximum(dt_old[j_mid], 1.0)
+        level_starts = {sl.start for sl in other.levels}
+        out = np.zeros(self.nvar)
+        for (o_start, _), (n_start, _) in zip(other.var_series, self.var_series, strict=True):
+            blk = x[o_start : o_start + other.steps]
+            if o_start in level_starts:
+                out[n_start : n_start + self.steps] = blk[j_end]
+            else:
+                out[n_start : n_start + self.steps] = blk[j_mid] * ratio
+        # Scalars (month peaks, the V2H budget's nothing) follow the series in both layouts.
+        o_tail = other.var_series[-1][0] + other.steps if other.var_series else 0
+        n_tail = self.var_series[-1][0] + self.steps if self.var_series else 0
+        out[n_tail:] = x[o_tail:]
         return out
 
     def objective(self, x: FloatArray, nums: Numbers) -> float:
