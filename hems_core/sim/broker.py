@@ -1,11 +1,17 @@
-"""Start and stop a real mosquitto broker on a free loopback port (tests, ``hems sim``)."""
+"""Start and stop a real MQTT broker on a free loopback port (tests, ``hems sim``, the demo).
+
+mosquitto where it is installed (CI requires it); otherwise the embedded Python broker amqtt
+(the ``demo`` extra), so the demo and ``scripts/develop`` need no root and no system package.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +37,8 @@ def _free_port() -> int:
 class MosquittoBroker:
     """A mosquitto child process listening on 127.0.0.1 with anonymous access."""
 
+    kind = "mosquitto"
+
     def __init__(self, binary: str | None = None, port: int = 0) -> None:
         path = binary or find_mosquitto()
         if path is None:
@@ -52,7 +60,7 @@ class MosquittoBroker:
                 encoding="utf-8",
             )
             self._proc = subprocess.Popen(
-                [self.binary, "-c", str(conf)],
+                self._argv(port, conf),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
@@ -69,7 +77,15 @@ class MosquittoBroker:
             self.stop()
             if self.port:
                 break
-        raise RuntimeError("mosquitto did not start")
+        raise RuntimeError(f"{self.kind} did not start")
+
+    def _argv(self, port: int, conf: Path) -> list[str]:
+        return [self.binary, "-c", str(conf)]
+
+    @property
+    def pid(self) -> int | None:
+        """The broker process (tests check it is gone after stop)."""
+        return None if self._proc is None else self._proc.pid
 
     def stop(self) -> None:
         """Terminate the broker (kill after a bounded wait)."""
@@ -86,3 +102,93 @@ class MosquittoBroker:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def amqtt_available() -> bool:
+    """True when the embedded Python broker (the ``demo`` extra, amqtt) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("amqtt") is not None
+
+
+class AmqttBroker(MosquittoBroker):
+    """The embedded broker (amqtt) in a child Python process, for machines without mosquitto.
+
+    A child process rather than a thread in ours: the broker then runs on another core, like
+    mosquitto, and the start/stop/port-retry logic is the same one.
+    """
+
+    kind = "amqtt"
+
+    def __init__(self, port: int = 0) -> None:
+        if not amqtt_available():
+            raise FileNotFoundError("amqtt not installed (pip install 'hems-core[demo]')")
+        self.binary = sys.executable
+        self.port = port
+        self._proc = None
+        self._dir = None
+
+    def _argv(self, port: int, conf: Path) -> list[str]:
+        return [self.binary, "-m", "hems_core.sim.broker", "--port", str(port)]
+
+
+Broker = MosquittoBroker | AmqttBroker
+
+
+def make_broker(kind: str | None = None) -> Broker:
+    """mosquitto when installed, else amqtt; ``kind`` (or ``HEMS_BROKER``) forces one.
+
+    Raises FileNotFoundError naming both ways to get a broker when neither is there.
+    """
+    kind = kind or os.environ.get("HEMS_BROKER") or "auto"
+    if kind == "mosquitto" or (kind == "auto" and find_mosquitto() is not None):
+        return MosquittoBroker()
+    if kind in ("amqtt", "auto"):
+        if amqtt_available():
+            return AmqttBroker()
+        raise FileNotFoundError(
+            "no MQTT broker: install mosquitto (apt-get install mosquitto) "
+            "or the embedded one (pip install 'hems-core[demo]')"
+        )
+    raise ValueError(f"unknown broker kind {kind!r} (auto, mosquitto or amqtt)")
+
+
+def _serve_amqtt(port: int) -> int:
+    """Child side of :class:`AmqttBroker`: serve on 127.0.0.1:port until SIGTERM/SIGINT."""
+    import asyncio
+    import importlib
+    import logging
+    import signal
+
+    amqtt_broker = importlib.import_module("amqtt.broker")  # untyped: kept out of mypy's sight
+
+    logging.basicConfig(level=logging.ERROR)
+    parent = os.getppid()
+
+    async def serve() -> None:
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {
+                "allow_anonymous": True}},
+        }  # fmt: skip
+        broker = amqtt_broker.Broker(config)
+        await broker.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        while not stop.is_set() and os.getppid() == parent:  # orphaned: stop too
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        await broker.shutdown()
+
+    asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="the embedded MQTT broker (amqtt) on 127.0.0.1")
+    ap.add_argument("--port", type=int, default=1883)
+    sys.exit(_serve_amqtt(ap.parse_args().port))

@@ -90,6 +90,8 @@ class LoopOptions:
     #: scales the scenario's household profile (1.6: about 14 kWh a day, a family home)
     load_scale: float = 1.6
     settings: ControlSettings | None = None
+    #: an MQTT broker already running (host, port); None: spawn mosquitto for the run
+    mqtt: tuple[str, int] | None = None
 
 
 @dataclass
@@ -192,7 +194,11 @@ class ClosedLoop:
         soc0 = ev.soc if self.opts.start_soc is None else self.opts.start_soc
         spec: dict[str, Any] = {
             "start": self.sc.start.isoformat(),
-            "mqtt": {"spawn": True},
+            "mqtt": (
+                {"spawn": True}
+                if self.opts.mqtt is None
+                else {"host": self.opts.mqtt[0], "port": self.opts.mqtt[1], "spawn": False}
+            ),
             "wallboxes": [{
                 "name": CAR, "type": "quasar",
                 "ev": {
