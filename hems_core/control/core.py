@@ -815,12 +815,12 @@ class ControlCore:
         tier = self.shedder.next_to_restore()
         if tier is None:
             return []
+        gap = t_s - self.shedder.last_change_s
         if state is IslandState.GRID_CONNECTED:
-            while (tier := self.shedder.next_to_restore()) is not None:
+            if gap >= self.island_cfg.restore_stage_s:  # recovery timed out: still in stages
                 self.shedder.restore(t_s, tier)
-            events.append(Event(now, "restore", "grid connected: every tier back on"))
+                events.append(Event(now, "restore", f"grid connected: {tier.name} back on"))
         elif state is IslandState.RECOVERY and tick.meter_ok:
-            gap = t_s - self.shedder.last_change_s
             since = t_s - self.island.since_s
             budget_w = max(self.peaks.month_peak_kw, 2.5) * 1000.0
             room = min(self._recovery_allowed_w(now), budget_w) - predicted_grid_w(tick, prop)
