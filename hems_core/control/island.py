@@ -114,7 +114,7 @@ def island_dispatch(
         src_chg = chg[source]
         for n in order:
             m = storages[n].settings.min_active_w
-            if n == source or used[n] > 0 or dis[n] < m or used[source] > 0:
+            if n == source or used[n] > 0 or used[source] > 0 or m <= remaining or dis[n] < m:
                 continue
             if m - remaining <= src_chg:
                 used[n] = m
