@@ -471,8 +471,11 @@ class ControlCore:
             boost_rules(tick, prop, self.storages, set(self.boosts))
             self._signal_rules(tick, prop)
             storages = self._risk_storages()
-            if self.island.state is IslandState.RECOVERY and tick.meter_ok:
-                recovery_guard(tick, prop, storages, self._recovery_allowed_w(now))
+            tariff = self.site.peak_tariff is not None or self.site.top_peaks_tariff is not None
+            if tick.meter_ok and (tariff or self.island.state is IslandState.RECOVERY):
+                refill = self.island.state is not IslandState.RECOVERY
+                allowed = self._recovery_allowed_w(now)
+                recovery_guard(tick, prop, storages, allowed, only_refill=refill)
             safety_rules(tick, prop, storages, self.limits)
             commands.extend(self._emit(now, t_s, prop))
             pv_cmd = self._pv_command(now, t_s, tick, prop, obs)
@@ -622,7 +625,7 @@ class ControlCore:
                 self._island_limit_w = max(0.0, g.island_limit_w)
         self.grid_view = view = fuse_grid(g, t_s, cfg.grid_timeout_s, meter_ok and self._meter_new)
         low, ok = self._energy_levels()
-        restored = not self.shedder.shed
+        restored = not self.shedder.shed and self._reserves_back()
         new = self.island.step(t_s, view, low_energy=low, energy_ok=ok, restored=restored)
         if new is None:
             end = self._outage_end_s
@@ -650,6 +653,14 @@ class ControlCore:
             while self.shedder.shed_next(t_s, min_priority=2) is not None:
                 pass
             events.append(Event(now, "island_low_energy", "island low on energy: shed to tier 1"))
+
+    def _reserves_back(self) -> bool:
+        """Every storage that reads its SoC is back at its normal floor (recovery may end)."""
+        for name, s in self.storages.items():
+            lv = self._live.get(name)
+            if lv is not None and lv.online and lv.soc is not None and lv.soc < s.min_soc - 0.01:
+                return False
+        return True
 
     def _drop_island_plan(self) -> None:
         if self.plan is not None and self.plan.seq in self._island_seqs:

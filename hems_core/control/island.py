@@ -109,18 +109,23 @@ def island_dispatch(
         take(source, math.inf)
     for n in order:
         take(n, math.inf)
-    # 3. a deficit below a box's minimum power: run it at its minimum, the source stores the rest
+    # 3. a deficit below a box's minimum power: run the box at its minimum; the source
+    #    delivers that much less, or stores the rest
     if remaining > 0 and not charging and source in used:
-        src_chg = chg[source]
         for n in order:
             m = storages[n].settings.min_active_w
-            if n == source or used[n] > 0 or used[source] > 0 or m <= remaining or dis[n] < m:
+            if n == source or used[n] > 0 or m <= remaining or dis[n] < m:
                 continue
-            if m - remaining <= src_chg:
-                used[n] = m
-                prop[source] = Want(m - remaining, Source.GRID, "island: storing the surplus")
-                remaining = 0.0
-                break
+            shift = m - remaining
+            if used[source] >= shift:
+                used[source] -= shift
+            elif used[source] == 0 and shift <= chg[source]:
+                prop[source] = Want(shift, Source.GRID, "island: storing the surplus")
+            else:
+                continue
+            used[n] = m
+            remaining = 0.0
+            break
     for n, u in used.items():
         if u > 0:
             why = "island: storing PV surplus" if charging else "island: carrying the house"

@@ -246,10 +246,14 @@ def dso_rules(t: Tick, prop: Proposal, cap_w: float | None) -> None:
 
 
 def recovery_guard(
-    t: Tick, prop: Proposal, storages: dict[str, Storage], allowed_import_w: float
+    t: Tick, prop: Proposal, storages: dict[str, Storage], allowed_import_w: float,
+    *, only_refill: bool = False,
 ) -> None:  # fmt: skip
     """After an outage: recharging (the plan's, the fallback's and a home battery refilling its
-    reserve) gives way to the month's peak; then the peak guard may discharge to hold it."""
+    reserve) gives way to the month's peak; then the peak guard may discharge to hold it.
+
+    ``only_refill``: only a home battery refilling its reserve gives way (on grid, a reserve
+    emptied by an outage is no reason for a new monthly peak)."""
     excess = predicted_grid_w(t, prop) - allowed_import_w
     reason = "recovery: recharging without a new monthly peak"
     for name in sorted(prop, key=lambda n: -prop[n].watts):
@@ -257,12 +261,14 @@ def recovery_guard(
         if excess <= 0:
             break
         refill = w.source is Source.MIN_SOC and storages[name].kind == "battery"
-        if w.watts > 0 and (refill or w.source in (Source.PLAN, Source.FALLBACK, Source.PEAK)):
+        other = not only_refill and w.source in (Source.PLAN, Source.FALLBACK, Source.PEAK)
+        if w.watts > 0 and (refill or other):
             cut = min(w.watts, excess)
             w.watts -= cut
             excess -= cut
             w.source, w.reason = Source.PEAK, reason
-    guard_peak(t, prop, storages, allowed_import_w)
+    if not only_refill:
+        guard_peak(t, prop, storages, allowed_import_w)
 
 
 def dim_14a_rules(prop: Proposal, per_device_w: float) -> None:
