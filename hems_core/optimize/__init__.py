@@ -11,7 +11,9 @@ Public API (everything else is internal)::
 
 - ``site``: :class:`hems_core.model.Site` (frozen, validated).
 - ``inputs``: :class:`Inputs` — plain numpy arrays per 15-min step (prices EUR/kWh, load and PV
-  kW), ``start`` (may be mid-quarter: step 0 is the rest of that quarter), at most 192 steps.
+  kW), ``start`` (may be mid-quarter: step 0 is the rest of that quarter), at most 288 steps
+  (72 h). ``Planner(site, tiers=True)`` plans them on a multi-tier grid (15 minutes for the
+  first day, then 30 and 60 minutes; ``plan.dt_h`` per step, see :mod:`.tiers`).
 - ``state``: :class:`State` — SoC per EV and battery, tariff state (month peak so far, energy
   already metered in the running quarter / hour, Swedish daily peaks).
 - ``backend``: ``"highs"`` (the default, always installed, exact at its breakpoints) or
@@ -24,9 +26,11 @@ Errors: :class:`InputError` / :class:`hems_core.model.ModelError` for bad data (
 from .backends import SolverError, available_backends
 from .inputs import MAX_STEPS, InputError, Inputs, State
 from .plan import AssetPlan, CostSplit, Plan, SolverStats
-from .planner import Planner, solve
+from .planner import Planner, ReuseThreshold, solve
+from .tiers import DEFAULT_TIERS, Tiers
 
 __all__ = [
+    "DEFAULT_TIERS",
     "MAX_STEPS",
     "AssetPlan",
     "CostSplit",
@@ -34,9 +38,11 @@ __all__ = [
     "Inputs",
     "Plan",
     "Planner",
+    "ReuseThreshold",
     "SolverError",
     "SolverStats",
     "State",
+    "Tiers",
     "available_backends",
     "solve",
 ]
