@@ -23,7 +23,7 @@ import numpy as np
 
 from ..timegrid import STEP_S
 from .highs import new_highs
-from .inputs import STEP_H, FloatArray
+from .inputs import FloatArray
 from .problem import Csc, IntArray, Numbers, Structure
 
 OSQP_INF = 1e30
@@ -469,12 +469,14 @@ def solve_modes_milp(structure: Structure, nums: Numbers) -> tuple[FloatArray, f
 
     s = structure
     n = s.steps
-    pairs: list[tuple[slice, slice, float, float]] = [
-        (s.imp, s.exp, s.site.grid.max_import_kw * STEP_H, s.site.grid.export_limit_kw * STEP_H)
+    # Big-M per step: the most a step can move (its nominal length: coarse steps hold more).
+    hstep = s.step_h
+    pairs: list[tuple[slice, slice, FloatArray, FloatArray]] = [
+        (s.imp, s.exp, s.site.grid.max_import_kw * hstep, s.site.grid.export_limit_kw * hstep)
     ]
     for st in s.stores:
         a = st.asset
-        pairs.append((st.ch, st.dis, a.max_charge_kw * STEP_H, a.max_discharge_kw * STEP_H))
+        pairs.append((st.ch, st.dis, a.max_charge_kw * hstep, a.max_discharge_kw * hstep))
     nb = n * len(pairs)
     nv = s.nvar + nb
     k = np.arange(n, dtype=np.int64)
@@ -487,8 +489,8 @@ def solve_modes_milp(structure: Structure, nums: Numbers) -> tuple[FloatArray, f
         # pos - M z <= 0 ; neg + M z <= M
         rows += [r1, r1, r2, r2]
         cols += [pos.start + k, z, neg.start + k, z]
-        vals += [np.ones(n), np.full(n, -m_pos), np.ones(n), np.full(n, m_neg)]
-        hi_extra += [np.zeros(n), np.full(n, m_neg)]
+        vals += [np.ones(n), -m_pos, np.ones(n), m_neg]
+        hi_extra += [np.zeros(n), m_neg]
     base_cols = np.repeat(np.arange(s.nvar, dtype=np.int64), np.diff(s.A.indptr))
     A = Csc.from_coo(
         np.concatenate([s.A.indices.astype(np.int64), *rows]),
