@@ -1,4 +1,8 @@
-"""Fixtures shared by the core tests: a real mosquitto broker on a free loopback port."""
+"""Fixtures shared by the core tests: a real MQTT broker on a free loopback port.
+
+``mosquitto`` is the system broker (required in CI); ``mqtt_broker`` runs a test against
+mosquitto and the embedded amqtt (the ``demo`` extra) in turn.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from hems_core.sim.broker import MosquittoBroker, find_mosquitto
+from hems_core.sim.broker import (
+    AmqttBroker,
+    Broker,
+    MosquittoBroker,
+    amqtt_available,
+    find_mosquitto,
+)
 
 
 @contextmanager
@@ -35,3 +45,22 @@ def mosquitto() -> Iterator[MosquittoBroker]:
     """One broker for the whole session."""
     with running_broker() as broker:
         yield broker
+
+
+@pytest.fixture(scope="session", params=["mosquitto", "amqtt"])
+def mqtt_broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """Each broker the demo can use: mosquitto, then the embedded amqtt (CI needs both)."""
+    if request.param == "mosquitto":
+        with running_broker() as broker:
+            yield broker
+        return
+    if not amqtt_available():
+        if os.environ.get("HEMS_REQUIRE_MOSQUITTO"):
+            pytest.fail("amqtt is required in CI (the demo extra) but not installed")
+        pytest.skip("amqtt not installed (pip install -e '.[demo]')")
+    amqtt = AmqttBroker()
+    amqtt.start()
+    try:
+        yield amqtt
+    finally:
+        amqtt.stop()
