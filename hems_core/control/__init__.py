@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .core import Boost, ControlCore, CoreStatus, DeviceStatus
     from .departures import DepartureSchedule
     from .energy import EnergyCounter
+    from .grid import IslandSettings, IslandState, ShedTier, SignalKind
     from .peaks import PeakTracker
     from .planning import ActivePlan, Forecast
     from .runtime import Runtime, RuntimeStats, planner_solver
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         Command,
         CommandKind,
         Event,
+        GridObs,
         MeterObs,
         Mode,
         Observation,
@@ -47,6 +49,9 @@ __all__ = [
     "EnergyCounter",
     "Event",
     "Forecast",
+    "GridObs",
+    "IslandSettings",
+    "IslandState",
     "MeterObs",
     "Mode",
     "Observation",
@@ -55,6 +60,8 @@ __all__ = [
     "PvObs",
     "Runtime",
     "RuntimeStats",
+    "ShedTier",
+    "SignalKind",
     "SocEstimator",
     "Source",
     "Step",
@@ -70,6 +77,7 @@ _WHERE = {
     "ActivePlan": "planning", "Forecast": "planning", "Runtime": "runtime",
     "RuntimeStats": "runtime", "planner_solver": "runtime", "ControlError": "settings",
     "ControlSettings": "settings", "StorageSettings": "settings", "SocEstimator": "soc",
+    "IslandSettings": "grid", "IslandState": "grid", "ShedTier": "grid", "SignalKind": "grid",
 }  # fmt: skip
 
 

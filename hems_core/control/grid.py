@@ -35,7 +35,7 @@ resynchronising            t >= ``resync_hold_s``, island not True         recov
 resynchronising            island True and grid OFF                        islanded
 resynchronising            t > ``resync_timeout_s``                        recovery / islanded
 recovery                   grid OFF for ``detect_s`` or island True        outage_detected
-recovery                   all tiers restored, t >= ``min_recovery_s``     grid_connected
+recovery                   tiers and reserves back, t >= min recovery      grid_connected
 recovery                   t > ``recovery_timeout_s``                      grid_connected
 =========================  ==============================================  =======================
 
