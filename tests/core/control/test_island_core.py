@@ -279,3 +279,60 @@ def test_a_silent_meter_without_a_gateway_is_no_outage() -> None:
     st_ = c.status(at(T0 + 120))
     assert st_.island_state == "grid_connected" and st_.failsafe
     assert st_.grid_state == "unknown"
+
+
+def _island_obs(t: float, gw: GatewaySim, car_soc: float, bat_soc: float) -> Observation:
+    return Observation(
+        storage={
+            "car": StorageObs(at(t), True, 0.0, car_soc, True),
+            "battery": StorageObs(at(t), True, 0.0, bat_soc, True),
+        },
+        pv=PvObs(at(t), True, 0.0),
+        grid=gw.status().to_obs(at(t)),
+    )
+
+
+def test_island_plans_have_no_grid_and_the_expected_outage_as_horizon() -> None:
+    import numpy as np
+
+    from hems_core.control.planning import Forecast
+
+    c = core()
+    start = at(T0 - T0 % 900)
+    n = 96
+    c.set_forecast(start, Forecast(start, np.full(n, 0.3), np.full(n, 0.1), np.full(n, 1.0),
+                                   np.zeros(n)))  # fmt: skip
+    gw = GatewaySim(GridSchedule([(T0, T0 + 6 * 3600)]), source="battery", limit_w=5000.0)
+    reqs = []
+    for i in range(0, int(4.5 * 3600), 5):
+        t = T0 + i
+        gw.step(t)
+        gw.load_w = 800.0
+        step = c.observe(at(t), _island_obs(t, gw, 0.8, 0.8))
+        if step.plan_request is not None:
+            reqs.append(step.plan_request)
+    first = reqs[0]
+    assert "grid_outage_detected" in first.trigger or "grid_islanded" in first.trigger
+    assert first.inputs.steps == 16  # 4 h expected outage
+    assert np.all(first.inputs.import_cap_kw == 0.0) and np.all(first.inputs.export_price == 0)
+    assert first.site.grid.export_limit_kw == 0.0
+    assert first.site.battery.reserve_soc == 0.1 and first.site.evs[0].min_soc == 0.4
+    # past the expected 4 h the outage is extended by an hour and planned for again
+    late = [r for r in reqs if r.at.timestamp() >= T0 + 4 * 3600]
+    assert late and "outage_extended" in late[0].trigger and late[0].inputs.steps <= 4
+    assert c.status(at(T0 + 4.5 * 3600)).outage_expected_end == at(T0 + 5 * 3600)
+
+
+def test_low_energy_sheds_down_to_tier_1() -> None:
+    c = core()
+    gw = GatewaySim(GridSchedule([(T0, T0 + 3600)]), source="battery", limit_w=5000.0)
+    for i in range(60):
+        t = T0 + i
+        gw.step(t)
+        gw.load_w = 2500.0
+        # battery 12 % over a 10 % floor, car at its 40 % floor: 0.16 kWh, minutes of autonomy
+        c.observe(at(t), _island_obs(t, gw, 0.4, 0.12))
+    st_ = c.status(at(T0 + 60))
+    assert st_.island_state == "islanded_low_energy"
+    assert st_.shed_tiers == ("comfort", "heat_pump")  # tier 1 (lights) stays on
+    assert st_.autonomy_h is not None and st_.autonomy_h < ISLAND.low_energy_enter_h
