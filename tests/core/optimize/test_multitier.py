@@ -323,3 +323,36 @@ def test_a_grid_change_starts_from_the_last_plan_and_finds_the_cold_optimum(
     cold = fresh.solve(shorter, state)
     assert _lp_objective(hot) == pytest.approx(_lp_objective(fresh), rel=1e-7, abs=1e-7)
     assert plan.stats.iterations < 0.7 * cold.stats.iterations
+
+
+def test_a_coarse_step_across_the_month_boundary_counts_for_both_peaks() -> None:
+    """Local midnight of April 1 (22:00 UTC) falls inside a 30-minute step (21:45-22:15)."""
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
+    site = case_a_site(start)
+    layout = DEFAULT_TIERS.layout(QUARTERS_72H)
+    s = Structure(site, len(layout), layout)
+    inputs = aggregate(receding_inputs(start, QUARTERS_72H, 0), layout)
+    nums = s.numbers(site, inputs, case_state(site))
+    k = int(np.searchsorted(nums.edges, int(datetime(2026, 3, 31, 22, tzinfo=UTC).timestamp()))) - 1
+    assert layout[k] == 2
+    assert nums.edges[k] < datetime(2026, 3, 31, 22, tzinfo=UTC).timestamp() < nums.edges[k + 1]
+    this_month, next_month = (nums.l[rows] for rows in s.peak_rows)
+    assert np.isfinite(this_month[k])
+    assert np.isfinite(next_month[k])
+    assert np.all(np.isfinite(this_month[: k + 1])) and not np.any(np.isfinite(this_month[k + 1 :]))
+    assert np.all(np.isfinite(next_month[k:])) and not np.any(np.isfinite(next_month[:k]))
+
+
+def test_the_swedish_tariff_keeps_planning_on_quarters() -> None:
+    from hems_core.model import TopPeaksTariff
+
+    site = replace(case_a_site(DEFAULT_START), peak_tariff=None,
+                   top_peaks_tariff=TopPeaksTariff(eur_per_kw_month=80.0))  # fmt: skip
+    plan = Planner(site, tiers=True).solve(
+        receding_inputs(DEFAULT_START, QUARTERS_72H, 0), case_state(site)
+    )
+    assert len(plan.dt_h) == QUARTERS_72H
+    with pytest.raises(ValueError, match="top-peaks"):
+        Structure(site, 3, (1, 2, 4))
