@@ -11,15 +11,18 @@ API), so any transport can feed it and a bad payload is a clear error, never a g
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from ..control.types import GridObs
-from .errors import DeviceError
+from .clock import Clock, monotonic_clock
+from .errors import DeviceConnectionError, DeviceError, StaleDataError
+from .mqtt_client import MqttClient
 
-__all__ = ["BackupGateway", "GatewayStatus", "decode_status"]
+__all__ = ["BackupGateway", "GatewayStatus", "MqttBackupGateway", "decode_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +103,56 @@ def decode_status(payload: bytes | str) -> GatewayStatus:
         island_source=source,
         island_limit_w=_opt_float(d, "limit_w", 0.0, 1e6),
     )
+
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class MqttBackupGateway:
+    """A gateway whose status arrives as JSON on an MQTT topic (a bridge, Node-RED, a vendor's
+    local MQTT): the newest valid status, or a typed error when there is none or it is older
+    than ``stale_after`` s (the core then treats the gateway as silent: unknown, never off)."""
+
+    def __init__(
+        self, client: MqttClient, topic: str, *, stale_after: float = 10.0,
+        clock: Clock = monotonic_clock,
+    ) -> None:  # fmt: skip
+        self.client = client
+        self.topic = topic
+        self.stale_after = stale_after
+        self._clock = clock
+        self._latest: GatewayStatus | None = None
+        self._at = float("-inf")
+        self.errors = 0
+        self.last_error: DeviceError | None = None
+
+    async def connect(self) -> None:
+        """Subscribe and connect."""
+        self.client.subscribe(self.topic, self._on_message)
+        await self.client.connect()
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            status = decode_status(payload)
+        except DeviceError as err:
+            self.errors += 1
+            self.last_error = err
+            _LOGGER.debug("gateway %s: %s", topic, err)
+            return  # a bad payload loses nothing: the last good status ages out on its own
+        self._latest = status
+        self._at = self._clock()
+
+    async def read_status(self) -> GatewayStatus:
+        """The newest status (see the class docstring)."""
+        if self._latest is None:
+            if not self.client.connected:
+                raise DeviceConnectionError("MQTT gateway not connected")
+            raise StaleDataError("no gateway status yet")
+        age = self._clock() - self._at
+        if age > self.stale_after:
+            raise StaleDataError(f"gateway status {age:.0f} s old")
+        return self._latest
+
+    async def close(self) -> None:
+        """Disconnect."""
+        await self.client.close()

@@ -14,6 +14,7 @@ Written from how the products and grid codes describe the transfer (see
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -98,6 +99,15 @@ class GatewaySim:
             island_source=self.source,
             island_limit_w=self.limit_w,
         )
+
+    def status_json(self) -> bytes:
+        """The status as the JSON a bridge would publish (``backup_gateway.decode_status``)."""
+        st = self.status()
+        return json.dumps({
+            "grid": st.grid_ok, "island": st.island, "voltage_v": st.voltage_v,
+            "frequency_hz": st.frequency_hz, "backup_load_w": st.backup_load_w,
+            "source": st.island_source, "limit_w": st.island_limit_w,
+        }).encode()  # fmt: skip
 
     async def read_status(self) -> GatewayStatus:
         """The :class:`~hems_core.devices.backup_gateway.BackupGateway` interface."""

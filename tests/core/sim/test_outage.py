@@ -8,6 +8,8 @@ reconnection delay, a flap restarts it), and the JSON status decoder against bad
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -15,8 +17,15 @@ from typing import Any
 
 import pytest
 
-from hems_core.devices.backup_gateway import BackupGateway, decode_status
-from hems_core.devices.errors import DeviceError
+from hems_core.devices.backup_gateway import (
+    BackupGateway,
+    GatewayStatus,
+    MqttBackupGateway,
+    decode_status,
+)
+from hems_core.devices.errors import DeviceError, StaleDataError
+from hems_core.devices.mqtt_client import MqttClient
+from hems_core.sim.broker import MosquittoBroker
 from hems_core.sim.gateway_sim import GatewaySim, GridSchedule
 from hems_core.sim.outage import run_outage
 
@@ -124,3 +133,45 @@ def test_decode_status_reads_what_is_there_and_rejects_the_rest() -> None:
     ]:  # fmt: skip
         with pytest.raises(DeviceError, match=why):
             decode_status(bad)
+
+
+async def test_the_mqtt_gateway_driver_reads_the_simulator_over_a_real_broker(
+    mosquitto: MosquittoBroker,
+) -> None:
+    clock = [0.0]
+    gw = GatewaySim(GridSchedule([(100.0, 200.0)]), source="battery", limit_w=5000.0)
+    drv = MqttBackupGateway(MqttClient("127.0.0.1", mosquitto.port), "gw/status",
+                            stale_after=10.0, clock=lambda: clock[0])  # fmt: skip
+    pub = MqttClient("127.0.0.1", mosquitto.port)
+    await drv.connect()
+    await pub.connect()
+    try:
+        with pytest.raises(StaleDataError, match="no gateway status"):
+            await drv.read_status()
+
+        async def published(t: float) -> GatewayStatus:
+            gw.step(t)
+            gw.load_w = 900.0
+            await pub.publish("gw/status", gw.status_json())
+            for _ in range(200):
+                await asyncio.sleep(0.01)
+                with contextlib.suppress(StaleDataError):
+                    st = await drv.read_status()
+                    if st.island == gw.island:
+                        return st
+            raise AssertionError("status never arrived")
+
+        assert (await published(50.0)).grid_ok is True
+        st = await published(150.0)
+        assert (st.grid_ok, st.island, st.backup_load_w, st.island_source) == (
+            False, True, 900.0, "battery",
+        )  # fmt: skip
+        await pub.publish("gw/status", b"garbage")  # a bad payload loses nothing
+        await asyncio.sleep(0.1)
+        assert drv.errors == 1 and (await drv.read_status()).island is True
+        clock[0] += 11.0
+        with pytest.raises(StaleDataError, match="old"):
+            await drv.read_status()
+    finally:
+        await pub.close()
+        await drv.close()
