@@ -41,7 +41,11 @@ class _Bar:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from ..cli import CliError
+    """Run and print; a bad scenario is one line on stderr and exit code 2.
+
+    The error is printed here rather than raised as ``CliError``: under ``python -m
+    hems_core.cli`` the top-level module is ``__main__``, whose ``CliError`` is another class.
+    """
     from .scenario import ScenarioError
 
     bar = _Bar(args.progress or (sys.stderr.isatty() and not args.json))
@@ -57,7 +61,8 @@ def _handle(args: argparse.Namespace) -> int:
         else:
             result = run_scenario(Path(args.scenario), args, bar)
     except (ScenarioError, ValueError) as err:
-        raise CliError(str(err)) from err
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     bar.done()
     if args.json:
         print(json.dumps(result, indent=2))

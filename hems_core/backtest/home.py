@@ -98,6 +98,7 @@ class Home:
             self.meters.soc[name] = z(n)
         self.grid_w = 0.0
         self.events = sorted(sc.events, key=lambda e: e.start_s)
+        self.errors: list[str] = []  # controller exceptions the runner caught
 
     # -- what the devices report -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Quarter boundaries are where the control core re-plans (it asks on every clock q
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from .home import Home
 from .kpi import kpis
 from .oracle import solve_oracle
 from .scenario import Scenario, ScenarioError
+
+_LOGGER = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 
@@ -42,15 +45,22 @@ def run_one(
     end = float(sc.end_s)
     ticks = 0
     total = (end - t) / step_s
+    errors: list[str] = []
     while t < end:
         home.update_plugs(t)
         quarter = (int(t) % STEP_S) == 0
-        controller.tick(t, home, quarter)
+        try:
+            controller.tick(t, home, quarter)
+        except Exception as err:  # a controller bug must not end the run: count and report it
+            if not errors:
+                _LOGGER.exception("%s failed at %s", controller.name, t)
+            errors.append(f"{type(err).__name__}: {err}")
         home.advance(t, step_s)
         t += step_s
         ticks += 1
         if progress is not None and ticks % 96 == 0:
             progress(controller.name, ticks / total)
+    home.errors = errors
     return home, time.perf_counter() - t0
 
 

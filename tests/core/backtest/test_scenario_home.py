@@ -1,0 +1,74 @@
+"""The scenario format rejects bad input by name; the home model obeys physics."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hems_core.backtest.home import Home
+from hems_core.backtest.scenario import ScenarioError, load_scenario
+
+NL = Path(__file__).resolve().parents[3] / "scenarios" / "nl-2027-v2h"
+
+
+def test_reference_scenario_loads() -> None:
+    sc = load_scenario(NL)
+    assert sc.days == 28 and sc.start_s > sc.t0_s
+    assert sc.load_kw.shape == sc.pv_kw.shape == sc.import_eur_kwh.shape
+    # no net metering: feed-in at spot minus a fee, import with taxes and VAT
+    assert (sc.export_eur_kwh < sc.import_eur_kwh).all()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("days: 28", "days: 400"), "must cover"),
+        (("timezone: Europe/Amsterdam", "timezone: Mars/Olympus"), "timezone"),
+        (("capacity_kwh: 60.0", "capacity_kwh: lots"), "evs[0].capacity_kwh"),
+        (
+            ('start: "2025-10-01T00:00:00+02:00"', 'start: "2025-10-01T00:07:00+02:00"'),
+            "clock quarter",
+        ),
+    ],
+)
+def test_bad_scenario_names_the_field(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    for f in NL.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    yml = tmp_path / "scenario.yaml"
+    text = yml.read_text()
+    assert edit[0] in text
+    yml.write_text(text.replace(edit[0], edit[1]))
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_scenario(tmp_path)
+
+
+def test_home_clips_setpoints_and_meters_departure_shortfall() -> None:
+    sc = load_scenario(NL).with_days(2)
+    home = Home(sc)
+    t = float(sc.start_s)
+    home.update_plugs(t)
+    car = home.devices["car"]
+    assert car.plugged  # plugged overnight at the start
+    home.set_power("car", 50_000.0)  # far above the 11 kW charger
+    home.advance(t, 900)
+    assert car.power_w == pytest.approx(11_000.0)
+    soc = car.soc
+    home.set_power("car", -50_000.0)
+    home.advance(t + 900, 900)
+    assert car.power_w == pytest.approx(-11_000.0)
+    assert car.soc < soc
+    # never charged again: the departure misses the 0.8 target and the shortfall is metered
+    home.set_power("car", 0.0)
+    s = car.session
+    assert s is not None
+    home.update_plugs(float(s.depart_s))
+    assert not car.plugged
+    assert car.shortfalls == 1
+    assert car.shortfall_kwh == pytest.approx((0.8 - car.soc) * 60.0)
+    # the trip on return is taken from the battery
+    nxt = next(x for x in sc.sessions if x.arrive_s > s.depart_s)
+    before = car.soc
+    home.update_plugs(float(nxt.arrive_s))
+    assert car.soc == pytest.approx(before - nxt.trip_kwh / 60.0)
