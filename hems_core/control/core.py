@@ -508,10 +508,15 @@ class ControlCore:
                 self._last_meter_at_s = at
                 self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)
                 self._meter_new = self._meter_stamp is None or self._meter_stamp[1] == t_s
-        if ok != (not self._failsafe):
-            self._failsafe = not ok
+        # off grid a dark P1 meter is expected: the island layer decides, not the fail-safe
+        ok_flag = True if self.island.state in OFF_GRID else ok
+        if ok_flag != (not self._failsafe):
+            self._failsafe = not ok_flag
             if self._failsafe:
                 events.append(Event(now, "failsafe", "meter reading stale or frozen: safe state"))
+            elif not ok:
+                why = "off grid: a dark meter is expected, the island layer decides"
+                events.append(Event(now, "failsafe_cleared", why))
             else:
                 events.append(Event(now, "failsafe_cleared", "meter readings are back"))
         if not ok or m is None:

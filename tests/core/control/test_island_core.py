@@ -336,3 +336,18 @@ def test_low_energy_sheds_down_to_tier_1() -> None:
     assert st_.island_state == "islanded_low_energy"
     assert st_.shed_tiers == ("comfort", "heat_pump")  # tier 1 (lights) stays on
     assert st_.autonomy_h is not None and st_.autonomy_h < ISLAND.low_energy_enter_h
+
+
+def test_a_dark_meter_during_the_outage_raises_no_failsafe() -> None:
+    c = core()
+    gw = GatewaySim(GridSchedule([(T0 + 10, T0 + 3600)]), source="battery", limit_w=5000.0)
+    kinds: list[str] = []
+    for i in range(120):
+        t = T0 + i
+        gw.step(t)
+        gw.load_w = 800.0
+        o = _island_obs(t, gw, 0.8, 0.8)
+        meter = MeterObs(at(min(t, T0 + 9)), 800.0, stamp=at(min(t, T0 + 9)))  # dark from 10 s
+        kinds += [e.kind for e in c.observe(at(t), Observation(meter, o.storage, o.pv, o.grid))
+                  .events]  # fmt: skip
+    assert "failsafe" not in kinds and c.status(at(T0 + 120)).island_state == "islanded"
