@@ -103,3 +103,17 @@ def test_report_is_self_contained(tmp_path: Path) -> None:
     assert text.count("<svg") >= 3
     assert "http" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "<script" not in text
+
+
+def test_dask_fleet_matches_the_serial_run() -> None:
+    pytest.importorskip("distributed")
+    from hems_core.backtest.fleet import run_fleet
+
+    kw: dict[str, Any] = {"days": 1, "step_s": 900.0, "controllers": ["dumb", "cheapest_slots"]}
+    dask = run_fleet(NL, 3, engine="dask", workers=1, **kw)
+    serial = run_fleet(NL, 3, engine="serial", **kw)
+    assert dask["fleet"]["workers"] == 1 and dask["homes"] == 3
+    assert dask["controllers"] == serial["controllers"]  # same seeded homes, same answers
+    # the homes really differ: a fleet of one home has another mean
+    one = run_fleet(NL, 1, engine="serial", seed=7, **kw)
+    assert one["controllers"]["dumb"]["total_cost"] != serial["controllers"]["dumb"]["total_cost"]
