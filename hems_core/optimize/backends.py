@@ -390,7 +390,7 @@ class HighsBackend:
     def solve(self, nums: Numbers, warm: Warm) -> SolveResult:
         highspy: Any = importlib.import_module("highspy")
         s = self.structure
-        rot = self.rotation(nums) if self._h is not None or self.ring else 0
+        rot = self.rotation(nums)
         cpos = self._perm(s.var_series, s.nvar, rot)
         rpos = self._perm(s.row_series, s.nrow, rot)
         rinv = np.empty_like(rpos)
