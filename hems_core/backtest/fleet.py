@@ -83,7 +83,7 @@ def run_fleet(
         else:
             cluster = LocalCluster(
                 n_workers=workers or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40,
+                dashboard_address=":0", silence_logs=40,
             )  # fmt: skip
             client = Client(cluster)
         try:
