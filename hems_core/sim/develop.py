@@ -95,16 +95,23 @@ class Api:
                 raise RuntimeError("interrupted while Home Assistant was starting")
             if proc.poll() is not None:
                 raise RuntimeError("Home Assistant exited while starting (see .dev/hass.log)")
-            with contextlib.suppress(OSError, RuntimeError):
-                self.call("GET", "/api/onboarding")
+            try:  # any HTTP answer (401 without a token) means it is up
+                urllib.request.urlopen(self.base + "/api/", timeout=5).close()
                 return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                pass
             time.sleep(1.0)
         raise RuntimeError(f"Home Assistant did not answer within {timeout:.0f} s")
 
     def log_in(self) -> None:
         """Onboard (first start: creates the demo user) or log in; keeps the access token."""
         client = self.base + "/"
-        steps = {s["step"]: s["done"] for s in self.call("GET", "/api/onboarding")}
+        try:
+            steps = {s["step"]: s["done"] for s in self.call("GET", "/api/onboarding")}
+        except RuntimeError:  # 404 once onboarded: the onboarding views are gone
+            steps = {}
         if not steps.get("user", True):
             code = self.call("POST", "/api/onboarding/users", {
                 "client_id": client, "name": "Demo", "username": USER, "password": PASSWORD,
@@ -270,6 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             api.log_in()
             entries = {e["domain"]: e for e in api.call("GET", "/api/config/config_entries/entry")}
             answers = demo_answers(endpoints)
+            if "mqtt" in entries:  # the broker's port is new each start: set MQTT up again
+                api.call(
+                    "DELETE", f"/api/config/config_entries/entry/{entries.pop('mqtt')['entry_id']}"
+                )
             for domain in ("mqtt", "hems"):
                 if domain not in entries:
                     result = drive_flow(api, domain, answers[domain])
@@ -278,7 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return {d: str(entries[d]["state"]) for d in ("mqtt", "hems") if d in entries}
 
         # blocking HTTP in a thread: the simulators keep ticking and serving meanwhile
-        states = loop.run_until_complete(asyncio.to_thread(set_up))
+        try:
+            states = loop.run_until_complete(asyncio.to_thread(set_up))
+        except RuntimeError as err:
+            say(f"error: {err}")
+            return 130 if stop_flag["stop"] else 1
         say(f"config entries: {states}")
         say(f"open http://localhost:{args.port} and log in as {USER} / {PASSWORD}; Ctrl-C stops")
         if args.once:
