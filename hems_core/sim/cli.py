@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
     faults.add_argument("--json", action="store_true", help="print JSON only")
     faults.set_defaults(handler=_faults)
     __import__("hems_core.sim.grid_cli", fromlist=["x"]).register_subcommands(sub)
+    __import__("hems_core.sim.ocpp_cli", fromlist=["x"]).register_subcommands(sub)
 
 
 def _soak(args: argparse.Namespace) -> int:
