@@ -207,18 +207,78 @@ SIM_SPEC: dict[str, Any] = {
 }  # fmt: skip
 
 
-async def _simulate(spec: dict[str, Any], stop: asyncio.Event, ready: list[Any]) -> None:
+async def _simulate(
+    spec: dict[str, Any], stop: asyncio.Event, ready: list[Any], boxes: dict[str, Any]
+) -> None:
     from .scenario import SimRunner
 
     runner = SimRunner(spec)
     try:
         ready.append(await runner.start())
+        boxes.update(runner.modbus_sims)
         while not stop.is_set():
             await runner.tick()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), float(spec["publish_interval_s"]))
     finally:
         await runner.stop()
+
+
+async def browser_check(
+    base: str, out: Path, wallbox_w: Callable[[], float], timeout_s: float = 60.0
+) -> dict[str, Any]:
+    """Log in with headless Chromium, open the HEMS device page, press Boost, screenshot.
+
+    Uses Debian's chromium through Playwright (``executable_path``: nothing is downloaded).
+    Returns what it saw; ``boost`` says whether a Boost button was there and what the simulated
+    wallbox's power did after the press.
+    """
+    import importlib
+    import re
+    import shutil
+
+    pw = importlib.import_module("playwright.async_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise RuntimeError("no chromium (apt-get install chromium)")
+    result: dict[str, Any] = {}
+    async with pw.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(timeout_s * 1000)
+            await page.goto(base + "/", wait_until="networkidle")
+            await page.locator("input[name=username]").fill(USER)
+            await page.locator("input[name=password]").fill(PASSWORD)
+            await page.get_by_role("button", name="Log in").click()
+            await page.wait_for_url("**/lovelace/**")
+            result["logged_in"] = True
+            await page.goto(base + "/config/integrations/integration/hems")
+            await page.get_by_text("Demo home").first.wait_for()
+            await page.get_by_text(re.compile(r"\d+ (service|device)s?$")).first.click()
+            await page.wait_for_url("**/config/devices/device/**")
+            await page.wait_for_load_state("networkidle")
+            result["device_page"] = page.url.removeprefix(base)
+            boost = page.get_by_text(re.compile("^boost$", re.IGNORECASE))
+            if await boost.count() == 0:
+                result["boost"] = {"button": False}
+            else:
+                before = wallbox_w()
+                row = page.locator("hui-generic-entity-row, state-card-content").filter(
+                    has=boost.first
+                )
+                await row.get_by_role("button").first.click()
+                deadline = time.monotonic() + timeout_s
+                # the box is another program's: watch its power, bounded (no event to await)
+                while abs(wallbox_w() - before) < 1000 and time.monotonic() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.5)
+                result["boost"] = {"button": True, "before_w": before, "after_w": wallbox_w()}
+            shot = out / "hems-device-page.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            result["screenshot"] = str(shot)
+        finally:
+            await browser.close()
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -228,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--dir", default=str(ROOT / ".dev"), help="state folder (git-ignored)")
     ap.add_argument("--once", action="store_true", help="set up, check, stop (for tests)")
     ap.add_argument("--start-timeout", type=float, default=600.0)
+    ap.add_argument(
+        "--browser-check", metavar="DIR", default=None,
+        help="after set-up: log in with headless Chromium, open the HEMS device page, press "
+        "Boost, save a screenshot in DIR, print JSON and stop",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     def say(line: str) -> None:
@@ -253,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim_stop = asyncio.Event()
     ready: list[Any] = []
     spec = dict(SIM_SPEC, mqtt={"host": "127.0.0.1", "port": broker.port, "spawn": False})
-    sim_task = loop.create_task(_simulate(spec, sim_stop, ready))
+    runner_box: dict[str, Any] = {}
+    sim_task = loop.create_task(_simulate(spec, sim_stop, ready, runner_box))
     hass: subprocess.Popen[bytes] | None = None
     rc = 0
     try:
@@ -296,9 +362,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130 if stop_flag["stop"] else 1
         say(f"config entries: {states}")
         say(f"open http://localhost:{args.port} and log in as {USER} / {PASSWORD}; Ctrl-C stops")
-        if args.once:
-            print(json.dumps({"entries": states, "endpoints": endpoints}))
+        if args.once or args.browser_check:
+            report: dict[str, Any] = {"entries": states, "endpoints": endpoints}
             rc = 0 if states == {"mqtt": "loaded", "hems": "loaded"} else 1
+            if args.browser_check:
+                Path(args.browser_check).mkdir(parents=True, exist_ok=True)
+                car = runner_box.get("car")
+                seen = loop.run_until_complete(browser_check(
+                    f"http://127.0.0.1:{args.port}", Path(args.browser_check),
+                    lambda: 0.0 if car is None else float(car.ev.power_w),
+                ))  # fmt: skip
+                report["browser"] = seen
+                boost = seen.get("boost", {})
+                if not (boost.get("button") and abs(boost["after_w"] - boost["before_w"]) >= 1000):
+                    rc = 1
+            print(json.dumps(report))
         else:
             while not stop_flag["stop"] and hass.poll() is None:
                 loop.run_until_complete(asyncio.sleep(0.5))
