@@ -287,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8123, help="Home Assistant's HTTP port")
     ap.add_argument("--dir", default=str(ROOT / ".dev"), help="state folder (git-ignored)")
     ap.add_argument("--once", action="store_true", help="set up, check, stop (for tests)")
+    ap.add_argument(
+        "--free-ports", action="store_true",
+        help="simulators on free ports instead of 1502 (wallbox) and 1503 (inverter)",
+    )  # fmt: skip
     ap.add_argument("--start-timeout", type=float, default=600.0)
     ap.add_argument(
         "--browser-check", metavar="DIR", default=None,
@@ -317,7 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop = asyncio.new_event_loop()
     sim_stop = asyncio.Event()
     ready: list[Any] = []
-    spec = dict(SIM_SPEC, mqtt={"host": "127.0.0.1", "port": broker.port, "spawn": False})
+    spec = json.loads(json.dumps(SIM_SPEC))
+    spec["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "spawn": False}
+    if args.free_ports:
+        for dev_spec in spec["wallboxes"] + spec["inverters"]:
+            dev_spec["port"] = 0
     runner_box: dict[str, Any] = {}
     sim_task = loop.create_task(_simulate(spec, sim_stop, ready, runner_box))
     hass: subprocess.Popen[bytes] | None = None

@@ -131,3 +131,47 @@ def test_ctrl_c_stops_the_run_and_leaves_no_process(
     if not gone:
         os.killpg(pgid, signal.SIGKILL)  # leave nothing behind, even when failing
     assert gone, "a process of the demo is still running after Ctrl-C"
+
+
+DEV_PYTHON = ROOT / ".venv-dev" / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not DEV_PYTHON.exists(),
+    reason="no .venv-dev (Home Assistant for scripts/develop): run scripts/develop once",
+)
+def test_develop_sets_home_assistant_up_through_its_flows_and_stops_clean(tmp_path: Path) -> None:
+    """scripts/develop --once: a fresh Home Assistant onboarded, MQTT and hems loaded, then
+    everything stopped; a second start (onboarded already) logs in and loads them again."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [str(DEV_PYTHON), "-m", "hems_core.sim.develop", "--once", "--free-ports",
+           "--port", str(port), "--dir", str(tmp_path / "dev")]  # fmt: skip
+    for _ in range(2):
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=600)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        assert proc.returncode == 0, err[-3000:]
+        report = json.loads(out)
+        assert report["entries"] == {"mqtt": "loaded", "hems": "loaded"}
+        gone = _gone(proc.pid, timeout=30)
+        if not gone:
+            os.killpg(proc.pid, signal.SIGKILL)
+        assert gone, "Home Assistant, a simulator or the broker outlived scripts/develop"
+    # set up through the flows, as Home Assistant stored them (never written by hand)
+    stored = json.loads(
+        (tmp_path / "dev" / "config" / ".storage" / "core.config_entries").read_text()
+    )
+    domains = sorted(e["domain"] for e in stored["data"]["entries"])
+    assert "hems" in domains and "mqtt" in domains
