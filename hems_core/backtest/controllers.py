@@ -248,9 +248,10 @@ class Forecaster:
     a day). Prices: what is published (tomorrow's from the publication hour).
     """
 
-    def __init__(self, sc: Scenario, horizon: int = 192) -> None:
+    def __init__(self, sc: Scenario, horizon: int = 192, *, perfect: bool = False) -> None:
         from ..forecast.pv import ClearSkyPv
 
+        self.perfect = perfect  # diagnostic only: the true load and PV (prices stay as published)
         self.sc = sc
         self.horizon = horizon
         self.model = (
@@ -270,6 +271,15 @@ class Forecaster:
         q_s = int(t_s) - int(t_s) % STEP_S
         i = sc.index(q_s)
         n = min(self.horizon, sc.index(sc.known_until_s(t_s)) - i, sc.load_kw.shape[0] - i)
+        if self.perfect:
+            return Forecast(
+                start=datetime.fromtimestamp(q_s, UTC),
+                import_price=sc.import_eur_kwh[i : i + n],
+                export_price=sc.export_eur_kwh[i : i + n],
+                load_kw=sc.load_kw[i : i + n],
+                pv_kw=sc.pv_kw[i : i + n],
+                source="perfect",
+            )
         lo = max(0, i - 57 * 96)
         hour = q_s - q_s % 3600
         if self._load_cache is None or self._load_cache[0] != hour:
@@ -315,6 +325,7 @@ class CoreController:
     def __init__(
         self, sc: Scenario, name: str = "mpc", *, step_s: float = 300.0, wear: bool = True,
         v2h: bool = True, capacity: bool = True, backend: str | None = None,
+        perfect_forecast: bool = False,
     ) -> None:  # fmt: skip
         from ..control import ControlCore, ControlSettings, DepartureSchedule
         from ..optimize import Planner
@@ -336,7 +347,7 @@ class CoreController:
         }
         self.core = ControlCore(self.site, settings, departures=departures, tz=sc.tz)
         self.planner = Planner(self.site, backend=backend)
-        self.forecaster = Forecaster(sc, settings.horizon_steps)
+        self.forecaster = Forecaster(sc, settings.horizon_steps, perfect=perfect_forecast)
         self.forecast_ms: list[float] = []
         self._event_on: set[int] = set()
         self.failures = 0
@@ -426,6 +437,8 @@ def make_controller(sc: Scenario, name: str, step_s: float) -> Controller:
         return CoreController(sc, name, step_s=step_s, v2h=False)
     if name == "emhass_like":
         return CoreController(sc, name, step_s=step_s, wear=False, capacity=False)
+    if name == "mpc_perfect_forecast":  # diagnostic: splits the oracle gap, not a baseline
+        return CoreController(sc, name, step_s=step_s, perfect_forecast=True)
     if name == "dumb":
         return Dumb(sc, name)
     if name == "cheapest_slots":
