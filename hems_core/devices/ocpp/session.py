@@ -266,6 +266,8 @@ class CsmsSession:
         if p["eventType"] == "Ended":
             s.transaction_id, s.authorized = None, False
             s.power_w = 0.0
+        elif "idToken" in p and not s.authorized:
+            s.transaction_id = None  # refused card: the station must not deliver energy
         else:
             s.transaction_id = tx
             if p["eventType"] == "Started" and "idToken" not in p and self.id_tokens is None:
