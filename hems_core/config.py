@@ -33,11 +33,14 @@ Schema (``docs/configuration.md`` has the full example; defaults in brackets)::
               [telegram], topic [p1/telegram | dsmr/reading/ (a prefix) | p1/json],
               require_crc [true]}
       wallboxes:                           # one per car; name = the car it charges
-        - {name, type: quasar|ambicharge|sigenergy_evdc|modbus_map|mqtt, host,
+        - {name, type: quasar|ambicharge|sigenergy_evdc|modbus_map|mqtt|ocpp, host,
            port [502, mqtt 1883], unit_id (map default), connector [1] (ambicharge),
            map (modbus_map: path, relative to the config file), username/password (mqtt),
            payload json|plain [json] (mqtt),
-           topics (mqtt): {setpoint, state, watchdog, start_stop, control}}
+           topics (mqtt): {setpoint, state, watchdog, start_stop, control};
+           ocpp: host [0.0.0.0] / port [9000] where our CSMS listens, identity [name],
+           password, safe_limit_w [0], offline_timeout_s [60], id_tokens [free vending],
+           certfile/keyfile (TLS)}
       pv: {type: sunspec, host, port [502], unit_id [1], rated_w, curtailable [true]}
     control:                               # hems_core.control.settings.ControlSettings fields
       {deadband_w, meter_timeout_s, command_ttl_s, safe_charge_w, follower, ...}
@@ -99,7 +102,7 @@ ConfigError = SiteConfigError
 
 _REQUIRED: Final = object()
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WALLBOX_TYPES: Final = ("quasar", "ambicharge", "sigenergy_evdc", "modbus_map", "mqtt")
+WALLBOX_TYPES: Final = ("quasar", "ambicharge", "sigenergy_evdc", "modbus_map", "mqtt", "ocpp")
 METER_FORMATS: Final = ("telegram", "dsmr_reader", "json")
 _METER_TOPICS: Final = {
     "telegram": "p1/telegram",
@@ -479,8 +482,16 @@ class SiteConfig:
 
         storage: dict[str, Any] = {}
         cars = {c.name: c for c in self.cars}
+        ocpp = {n: (wb, cars[n].max_charge_kw * 1000.0, cars[n].max_discharge_kw * 1000.0)
+                for n, wb in self.wallboxes.items() if wb.type == "ocpp"}  # fmt: skip
+        if ocpp:  # one shared CSMS per listening address (needs the [ocpp] extra to start)
+            from .devices.ocpp.build import build_wallboxes
+
+            storage.update(build_wallboxes(ocpp, clock=clock))
         for name, wb in self.wallboxes.items():
             drv: Any
+            if wb.type == "ocpp":
+                continue
             if wb.type == "mqtt":
                 car = cars[name]
                 t = wb.options["topics"]
@@ -796,12 +807,15 @@ def _meter(raw: Any) -> EndpointConfig:
     )
 
 
+_OCPP_KEYS: Final = ("safe_limit_w", "offline_timeout_s", "id_tokens", "certfile", "keyfile")
 _WALLBOX_KEYS: Final = {
     "quasar": ("name", "type", "host", "port", "unit_id"),
     "sigenergy_evdc": ("name", "type", "host", "port", "unit_id"),
     "ambicharge": ("name", "type", "host", "port", "unit_id", "connector"),
     "modbus_map": ("name", "type", "host", "port", "unit_id", "map"),
     "mqtt": ("name", "type", "host", "port", "username", "password", "payload", "topics"),
+    # the station connects to us: host/port are where our CSMS listens (docs/ocpp.md)
+    "ocpp": ("name", "type", "host", "port", "identity", "password", *_OCPP_KEYS),
 }
 
 
@@ -835,14 +849,43 @@ def _wallbox(raw: Any, p: str, base: Path) -> tuple[str, EndpointConfig]:
             _fail(f"{tp}.state", "is required for payload: json")
         if options["payload"] == "plain":
             _fail(f"{p}.payload", "plain (per-field topics) is not configurable yet")
+    if kind == "ocpp":
+        options.update(_ocpp_options(d, p, name, base))
     wb = EndpointConfig(
         type=kind,
-        host=_str(d, "host", p),
-        port=_endpoint_port(d, p, 1883 if kind == "mqtt" else 502),
+        host=_str(d, "host", p, "0.0.0.0" if kind == "ocpp" else _REQUIRED),
+        port=_endpoint_port(d, p, {"mqtt": 1883, "ocpp": 9000}.get(kind, 502)),
         unit_id=None if kind == "mqtt" else _int(d, "unit_id", p, None, 0, 247),
         options=options,
     )
     return name, wb
+
+
+def _ocpp_options(d: Mapping[str, Any], p: str, name: str, base: Path) -> dict[str, Any]:
+    """An OCPP station: identity [car name], password (security profile 1), fallback, TLS."""
+    tokens = d.get("id_tokens")
+    if tokens is not None and (
+        not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens)
+    ):
+        _fail(f"{p}.id_tokens", f"must be a list of card ids (none: free vending), got {tokens!r}")
+    files: dict[str, str | None] = {}
+    for key in ("certfile", "keyfile"):
+        f = _str(d, key, p, None)
+        if f is not None:
+            f = str(f if Path(f).is_absolute() else base / f)
+            if not Path(f).is_file():
+                _fail(f"{p}.{key}", f"no such file: {f!r}")
+        files[key] = f
+    if (files["certfile"] is None) != (files["keyfile"] is None):
+        _fail(f"{p}.certfile", "TLS (security profile 2) needs both certfile and keyfile")
+    return {
+        "identity": _str(d, "identity", p, name),
+        "password": _str(d, "password", p),
+        "safe_limit_w": _num(d, "safe_limit_w", p, 0.0, 0.0, 50000.0),
+        "offline_timeout_s": _int(d, "offline_timeout_s", p, 60, 1, 3600),
+        "id_tokens": None if tokens is None else tuple(tokens),
+        **files,
+    }
 
 
 def _pv(raw: Any) -> EndpointConfig:

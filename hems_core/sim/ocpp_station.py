@@ -438,8 +438,11 @@ class StationClient:
         clock: Callable[[], float],
         faults: StationFaults | None = None,
         reply_timeout_s: float = 5.0,
+        ssl_context: Any = None,
     ) -> None:
         self.core = core
+        #: an ``ssl.SSLContext`` trusting the CSMS certificate (``wss://``, security profile 2)
+        self.ssl_context = ssl_context
         self.url = url
         self.password = password
         self.clock = clock
@@ -468,10 +471,11 @@ class StationClient:
         if self.password is not None:
             raw = f"{self.core.identity}:{self.password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        extra: dict[str, Any] = {} if self.ssl_context is None else {"ssl": self.ssl_context}
         try:
             self.ws = await connect(self.url, subprotocols=[self.core.version],  # type: ignore[list-item]
                                     additional_headers=headers, ping_interval=None,
-                                    open_timeout=5)  # fmt: skip
+                                    open_timeout=5, **extra)  # fmt: skip
         except InvalidStatus as err:
             self.refused_status = err.response.status_code
             return False

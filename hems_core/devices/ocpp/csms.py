@@ -81,6 +81,7 @@ class OcppCsms:
         self._listeners: dict[str, list[Listener]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: Any = None
+        self._users = 0
         #: handshakes we refused: (identity or path, HTTP status)
         self.rejected: list[tuple[str, int]] = []
         self.port = config.port
@@ -112,6 +113,18 @@ class OcppCsms:
         sock = next(iter(self._server.sockets))
         self.port = int(sock.getsockname()[1])
         return self.port
+
+    async def acquire(self) -> None:
+        """One more driver uses this server: start it on the first (drivers share one CSMS)."""
+        self._users += 1
+        if self._server is None:
+            await self.start()
+
+    async def release_user(self) -> None:
+        """A driver is done with the server; the last one stops it."""
+        self._users = max(0, self._users - 1)
+        if self._users == 0:
+            await self.stop()
 
     async def stop(self) -> None:
         """Close every connection and the listener."""

@@ -95,6 +95,7 @@ class OcppWallbox:
         self.in_control = False
         #: life of our TxProfile (s); :meth:`program_watchdog` changes it
         self.offline_timeout_s = config.offline_timeout_s
+        self._acquired = False
         self.errors: list[str] = []
         csms.add_listener(config.identity, self._on_event)
 
@@ -309,10 +310,23 @@ class OcppWallbox:
         await self.csms.call(self.config.identity, "ClearChargingProfile", payload,
                              self.config.call_timeout_s)  # fmt: skip
 
+    async def connect(self) -> None:
+        """Start (or share) the CSMS; the station connects to us, reachable at :meth:`url`."""
+        if not self._acquired:
+            await self.csms.acquire()
+            self._acquired = True
+
+    def url(self, host: str | None = None) -> str:
+        """The URL to enter in the charger's OCPP settings (``host``: this machine's address)."""
+        return self.csms.url(self.config.identity, host)
+
     async def close(self) -> None:
-        """Hand back (best effort); the CSMS itself is closed by its owner."""
+        """Hand back (best effort); the last driver started by :meth:`connect` stops the CSMS."""
         if self.in_control:
             try:
                 await self.release()
             except DeviceError as err:
                 _LOGGER.warning("%s: hand-back on close failed: %s", self.config.identity, err)
+        if self._acquired:
+            self._acquired = False
+            await self.csms.release_user()
