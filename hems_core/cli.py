@@ -67,4 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run the imported module's main: handlers raise ``hems_core.cli.CliError``, which is not
+    # this ``__main__`` module's class, so it would escape as a traceback instead of exit 2.
+    from hems_core.cli import main as _main
+
+    sys.exit(_main())

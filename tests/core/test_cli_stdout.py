@@ -107,3 +107,19 @@ def test_every_command_module_imports_and_registers(name: str) -> None:
     sub = argparse.ArgumentParser().add_subparsers()
     module.register(sub)
     assert sub.choices, f"{name} registered no sub-command"
+
+
+def test_a_handler_error_is_one_line_and_exit_2_under_python_m() -> None:
+    # Under ``python -m hems_core.cli`` the handlers' CliError is hems_core.cli's, not __main__'s.
+    out = subprocess.run(
+        [sys.executable, "-m", "hems_core.cli", "sim", "soak", "--days", "99"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""
+    assert out.stderr.strip().splitlines() == [
+        "error: --days must be within 0.05..30 and --meter-interval within 1..10"
+    ]
