@@ -162,7 +162,9 @@ def _serve_amqtt(port: int) -> int:
 
     amqtt_broker = importlib.import_module("amqtt.broker")  # untyped: kept out of mypy's sight
 
-    logging.basicConfig(level=logging.ERROR)
+    # a client that drops its connection is logged as an ERROR by amqtt; nobody reads our stderr
+    # pipe for hours (scripts/develop), so only what ends the broker may fill it
+    logging.basicConfig(level=logging.CRITICAL)
     parent = os.getppid()
 
     async def serve() -> None:
