@@ -5,13 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
 from hems_core import __version__ as CORE_VERSION
+from hems_core.config import SiteConfigError
+from hems_core.devices.errors import DeviceError
 
-from .const import CONF_SITE_NAME, DOMAIN, PLATFORMS, STATUS_WAITING
+from .const import (
+    CONF_FAST_LOOP_S,
+    CONF_SITE_CONFIG,
+    CONF_SITE_NAME,
+    DEFAULT_FAST_LOOP_S,
+    DOMAIN,
+    PLATFORMS,
+    STATUS_WAITING,
+)
+from .control import HemsControl, forecast_from, site_config
 from .coordinator import HemsForecastCoordinator, HemsPriceCoordinator, HemsPvCoordinator
 from .prices import PriceSettings
 from .services import async_setup_services
@@ -28,7 +42,14 @@ class HemsRuntimeData:
     forecast: HemsForecastCoordinator
     pv: HemsPvCoordinator
     prices: HemsPriceCoordinator | None = None
-    status: str = STATUS_WAITING
+    control: HemsControl | None = None
+
+    @property
+    def status(self) -> str:
+        """The control loop's state word; waiting until a site document runs it."""
+        if self.control is None:
+            return STATUS_WAITING
+        return self.control.state or STATUS_WAITING
 
 
 type HemsConfigEntry = ConfigEntry[HemsRuntimeData]
@@ -53,17 +74,80 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
         # Not first_refresh: a broken price feed must not keep the rest of the site down.
         await prices.async_refresh()
         entry.async_on_unload(prices.async_start())
+    control: HemsControl | None = None
+    if (raw := entry.options.get(CONF_SITE_CONFIG)) is not None:
+        try:
+            cfg = site_config(raw)
+        except SiteConfigError as err:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="bad_site_config",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        interval = float(entry.options.get(CONF_FAST_LOOP_S, DEFAULT_FAST_LOOP_S))
+        control = HemsControl(hass, entry.entry_id, cfg, interval)
+        try:
+            await control.async_start()
+        except (DeviceError, OSError) as err:
+            await control.async_stop()
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="devices_unreachable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        entry.async_on_unload(control.async_stop)
+        _feed_forecast(hass, control, forecast, pv, prices, entry)
     entry.runtime_data = HemsRuntimeData(
         site_name=entry.data[CONF_SITE_NAME],
         core_version=CORE_VERSION,
         forecast=forecast,
         pv=pv,
         prices=prices,
+        control=control,
+    )
+    # The site device first: the cars' devices hang off it (via_device).
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=entry.title,
+        manufacturer="HEMS",
+        model="Energy management",
+        sw_version=CORE_VERSION,
+        entry_type=dr.DeviceEntryType.SERVICE,
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # HA <= 2026.10 rejects None here, so always return a bool.
     return True
+
+
+def _feed_forecast(
+    hass: HomeAssistant,
+    control: HemsControl,
+    load: HemsForecastCoordinator,
+    pv: HemsPvCoordinator,
+    prices: HemsPriceCoordinator | None,
+    entry: HemsConfigEntry,
+) -> None:
+    """Hand the coordinators' prices and forecasts to the core whenever one of them updates."""
+
+    @callback
+    def update() -> None:
+        data = None if prices is None else prices.data
+        control.async_set_forecast(
+            forecast_from(
+                dt_util.utcnow(),
+                None if data is None else (data.prices.start, data.prices.import_price),
+                None if data is None else (data.prices.start, data.prices.export_price),
+                load.data,
+                pv.data,
+            )
+        )
+
+    for coordinator in (load, pv, prices):
+        if coordinator is not None:
+            entry.async_on_unload(coordinator.async_add_listener(update))
+    update()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HemsConfigEntry) -> None:

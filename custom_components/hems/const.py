@@ -7,7 +7,7 @@ from typing import Final
 from homeassistant.const import Platform
 
 DOMAIN: Final = "hems"
-PLATFORMS: Final = [Platform.SENSOR]
+PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
 
 CONF_LOAD_ENERGY_ENTITY: Final = "load_energy_entity"
 FORECAST_HISTORY_DAYS: Final = 35
@@ -21,7 +21,33 @@ DEFAULT_SITE_NAME: Final = "Home"
 
 # Planner states shown by the status sensor; translated in translations/*.json.
 STATUS_WAITING: Final = "waiting_for_data"
-STATUS_OPTIONS: Final = [STATUS_WAITING, "planning", "following_plan", "fail_safe", "off"]
+STATUS_PLANNING: Final = "planning"
+STATUS_FOLLOWING: Final = "following_plan"
+STATUS_FALLBACK: Final = "fallback"
+STATUS_BOOST: Final = "boost"
+STATUS_FAIL_SAFE: Final = "fail_safe"
+STATUS_ISLAND: Final = "island"
+STATUS_OFF: Final = "off"
+STATUS_OPTIONS: Final = [
+    STATUS_WAITING,
+    STATUS_PLANNING,
+    STATUS_FOLLOWING,
+    STATUS_FALLBACK,
+    STATUS_BOOST,
+    STATUS_FAIL_SAFE,
+    STATUS_ISLAND,
+    STATUS_OFF,
+]
+
+# -- control runtime ----------------------------------------------------------------------------
+#: The site document of docs/configuration.md (cars, devices, control) in the entry's options.
+CONF_SITE_CONFIG: Final = "site_config"
+#: Seconds between fast-loop ticks (each reads the P1 meter and every device once).
+CONF_FAST_LOOP_S: Final = "fast_loop_s"
+DEFAULT_FAST_LOOP_S: Final = 2.0
+#: Bus event for automations; ``type`` says which (plan_changed, boost_started, ...).
+EVENT_HEMS: Final = "hems_event"
+DEFAULT_BOOST_HOURS: Final = 4.0
 
 # -- prices ---------------------------------------------------------------------------------------
 SERVICE_GET_PRICES: Final = "get_prices"

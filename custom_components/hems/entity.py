@@ -26,3 +26,29 @@ class HemsEntity(Entity):
             sw_version=entry.runtime_data.core_version,
             entry_type=DeviceEntryType.SERVICE,
         )
+
+
+class HemsCarEntity(Entity):
+    """An entity of one car (its own device, linked to the site), refreshed after every tick."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: HemsConfigEntry, car: str, key: str) -> None:
+        """Name the car's device after the car in the site document."""
+        self._entry = entry
+        self._car = car
+        self._attr_unique_id = f"{entry.entry_id}_{car}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry.entry_id}_{car}")},
+            name=car,
+            manufacturer="HEMS",
+            model="Car and wallbox",
+            via_device=(DOMAIN, entry.entry_id),
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the control loop."""
+        control = self._entry.runtime_data.control
+        if control is not None:
+            self.async_on_remove(control.async_add_listener(self.async_write_ha_state))

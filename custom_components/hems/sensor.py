@@ -55,6 +55,12 @@ class HemsStatusSensor(HemsEntity, SensorEntity):
         """Create the status sensor for a site."""
         super().__init__(entry, "status")
 
+    async def async_added_to_hass(self) -> None:
+        """Follow the control loop: the state changes with every tick that changes it."""
+        control = self._entry.runtime_data.control
+        if control is not None:
+            self.async_on_remove(control.async_add_listener(self.async_write_ha_state))
+
     @property
     def native_value(self) -> str:
         """The planner state held in the entry's runtime data."""

@@ -1,0 +1,256 @@
+"""Run ``hems_core``'s control Runtime for a config entry (glue: every decision is the core's).
+
+The site document (``docs/configuration.md``) is parsed by ``hems_core.config``; the runtime it
+builds reads the devices, lets ``ControlCore`` decide, writes setpoints and solves plans in its own
+executor thread. Here we only pace the ticks on Home Assistant's loop, tell entities after each
+tick, turn core events into bus events, and on unload stop the loop, hand the devices back and
+close their connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from homeassistant.core import HomeAssistant, callback
+
+from hems_core.config import SiteConfig, parse_config
+from hems_core.control.core import CoreStatus
+from hems_core.control.planning import Forecast
+from hems_core.control.runtime import Runtime
+from hems_core.control.types import Event, Mode
+from hems_core.forecast import QuantileForecast
+
+from .const import (
+    EVENT_HEMS,
+    PRICE_HORIZON_HOURS,
+    STATUS_BOOST,
+    STATUS_FAIL_SAFE,
+    STATUS_FALLBACK,
+    STATUS_FOLLOWING,
+    STATUS_ISLAND,
+    STATUS_OFF,
+    STATUS_PLANNING,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Core events that automations care about, under the names the README documents.
+EVENT_KINDS = {
+    "device_lost": "device_unreachable",
+    "device_recovered": "device_recovered",
+    "failsafe": "fail_safe_entered",
+    "failsafe_cleared": "fail_safe_left",
+}
+
+
+STEP_S = 900
+
+
+def _from(start: datetime, values: Any, at: datetime) -> Any:
+    """``values`` (per quarter from ``start``) from the quarter ``at`` on; None if not covered."""
+    i = int((at - start).total_seconds() // STEP_S)
+    if i < 0 or i >= len(values):
+        return None
+    return np.asarray(values[i:], dtype=float)
+
+
+def forecast_from(
+    now: datetime,
+    import_price: tuple[datetime, Any] | None,
+    export_price: tuple[datetime, Any] | None,
+    load: QuantileForecast | None,
+    pv: QuantileForecast | None,
+) -> Forecast | None:
+    """The core's Forecast from the coordinators' series, cut to what all of them cover.
+
+    No prices, no plan (the core's rule-based fallback runs); a missing PV forecast is zero.
+    """
+    if import_price is None or export_price is None or load is None:
+        return None
+    start = datetime.fromtimestamp(now.timestamp() // STEP_S * STEP_S, UTC)
+    imp = _from(*import_price, start)
+    exp = _from(*export_price, start)
+    ld = _from(load.start, load.p50, start)
+    pvk = np.zeros(len(ld)) if ld is not None else None
+    if pv is not None and (p := _from(pv.start, pv.p50, start)) is not None:
+        pvk = p
+    if imp is None or exp is None or ld is None or pvk is None:
+        return None
+    n = min(len(imp), len(exp), len(ld), len(pvk), PRICE_HORIZON_HOURS * 4)
+    if n < 4:
+        return None
+    return Forecast(start, imp[:n], exp[:n], ld[:n], pvk[:n], source="home_assistant")
+
+
+def site_config(raw: Mapping[str, Any]) -> SiteConfig:
+    """Parse the entry's site document (SiteConfigError names the bad field)."""
+    return parse_config(raw)
+
+
+def status_of(st: CoreStatus, solving: bool) -> str:
+    """One word for the status sensor, most important first."""
+    if st.mode is Mode.OFF:
+        return STATUS_OFF
+    if st.failsafe:
+        return STATUS_FAIL_SAFE
+    if st.island_state != "grid_connected":
+        return STATUS_ISLAND
+    if st.boosts:
+        return STATUS_BOOST
+    if st.plan_source == "optimiser":
+        return STATUS_FOLLOWING
+    if solving:
+        return STATUS_PLANNING
+    return STATUS_FALLBACK
+
+
+class HemsControl:
+    """One site's running control loop inside Home Assistant."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry_id: str, config: SiteConfig, interval_s: float
+    ) -> None:
+        """Keep what the loop needs; nothing connects until :meth:`async_start`."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.config = config
+        self.interval_s = interval_s
+        self.runtime: Runtime | None = None
+        self.cars: tuple[str, ...] = tuple(c.name for c in config.cars)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self._boosting: set[str] = set()
+        self._plan_seq: int | None = None
+
+    async def async_start(self) -> None:
+        """Build drivers and planner off the loop (imports the solver), connect, start ticking."""
+        runtime = await self.hass.async_add_executor_job(self._build)
+        self.runtime = runtime
+        if runtime.meter is not None:
+            await runtime.meter.connect()
+        await runtime.start()
+        self._task = self.hass.async_create_background_task(
+            self._loop(runtime), f"hems control {self.entry_id}"
+        )
+
+    def _build(self) -> Runtime:
+        return self.config.runtime(on_event=self._on_event_threadsafe)
+
+    async def _loop(self, runtime: Runtime) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                await runtime.tick()
+            except Exception:  # one bad tick must never end the loop
+                _LOGGER.exception("control tick failed")
+            self._after_tick()
+            wait = max(0.0, self.interval_s - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
+
+    async def async_stop(self) -> None:
+        """Stop ticking, hand every device back (power 0) and close the connections."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        runtime = self.runtime
+        if runtime is None:
+            return
+        await runtime.close()
+        for drv in [runtime.meter, *(d.driver for d in runtime.devices.values())]:
+            await _close(drv)
+        if runtime.pv is not None:
+            await _close(runtime.pv.driver)
+
+    # -- what entities and actions use -----------------------------------------------------
+
+    @callback
+    def async_add_listener(self, update: Callable[[], None]) -> Callable[[], None]:
+        """Call ``update`` after every tick; returns the remover."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    def status(self) -> CoreStatus | None:
+        """The core's status now, None before the runtime exists."""
+        if self.runtime is None:
+            return None
+        return self.runtime.core.status(self.runtime.now())
+
+    @property
+    def state(self) -> str | None:
+        """The status sensor's word."""
+        st = self.status()
+        if st is None or self.runtime is None:
+            return None
+        solving = self.runtime._solving is not None and not self.runtime._solving.done()
+        return status_of(st, solving)
+
+    @callback
+    def async_set_forecast(self, forecast: Forecast | None) -> None:
+        """New prices or forecasts from the coordinators: the core re-plans on its next tick."""
+        if forecast is None or self.runtime is None:
+            return
+        self.runtime.core.set_forecast(self.runtime.now(), forecast)
+
+    def require_runtime(self) -> Runtime:
+        """The runtime, for actions (raises when the site is not running)."""
+        if self.runtime is None:
+            raise RuntimeError("the control loop is not running")
+        return self.runtime
+
+    @callback
+    def _after_tick(self) -> None:
+        st = self.status()
+        if st is not None:
+            boosting = set(st.boosts)
+            for car in boosting - self._boosting:
+                self._fire("boost_started", car=car)
+            for car in self._boosting - boosting:
+                self._fire("boost_ended", car=car)
+            self._boosting = boosting
+            if st.plan_seq is not None and st.plan_seq != self._plan_seq:
+                self._plan_seq = st.plan_seq
+                self._fire("plan_changed", plan_seq=st.plan_seq)
+        for update in list(self._listeners):
+            update()
+
+    def _on_event_threadsafe(self, ev: Event) -> None:
+        # Core events arrive on the loop (from tick/solve tasks); stay safe if not.
+        self.hass.loop.call_soon_threadsafe(self._on_event, ev)
+
+    @callback
+    def _on_event(self, ev: Event) -> None:
+        kind = EVENT_KINDS.get(ev.kind)
+        if kind is not None:
+            self._fire(kind, message=ev.message)
+
+    @callback
+    def _fire(self, kind: str, **data: Any) -> None:
+        self.hass.bus.async_fire(EVENT_HEMS, {"entry_id": self.entry_id, "type": kind, **data})
+
+
+async def _close(driver: Any) -> None:
+    """Close a driver's connection where it has one (never raises: unload must finish)."""
+    for name in ("close", "disconnect"):
+        fn = getattr(driver, name, None)
+        if fn is None:
+            continue
+        try:
+            result = fn()
+            if asyncio.iscoroutine(result):
+                await asyncio.wait_for(result, 5.0)
+        except Exception as err:  # a dead link must not block unload
+            _LOGGER.debug("closing %s: %s", type(driver).__name__, err)
+        return
+    client = getattr(driver, "client", None)
+    if client is not None and client is not driver:
+        await _close(client)

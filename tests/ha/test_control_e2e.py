@@ -1,0 +1,188 @@
+"""End to end on loopback: a real mosquitto with the P1 publisher, the Modbus TCP Quasar simulator,
+and the integration running hems_core's control Runtime inside Home Assistant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Event, HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.hems.const import (
+    CONF_FAST_LOOP_S,
+    CONF_SITE_CONFIG,
+    CONF_SITE_NAME,
+    DOMAIN,
+    EVENT_HEMS,
+)
+from hems_core.control.planning import Forecast
+from hems_core.sim.broker import find_mosquitto
+from hems_core.sim.scenario import SimRunner
+
+FAST_LOOP_S = 0.5
+pytestmark = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
+
+
+@pytest.fixture
+async def sims(socket_enabled: Any) -> AsyncIterator[tuple[SimRunner, dict[str, Any]]]:
+    """The simulators, advanced and published every 0.2 s of real time."""
+    runner = SimRunner(
+        {
+            "speed": 1.0,
+            "mqtt": {"spawn": True},
+            "wallboxes": [
+                {
+                    "name": "car",
+                    "type": "quasar",
+                    "ev": {"capacity_kwh": 40, "soc_pct": 60, "ramp_w_per_s": 20000},
+                }
+            ],
+            "meters": [
+                {"name": "p1", "flavour": "emucs", "dsmr_reader_prefix": None, "json_topic": None}
+            ],
+        }
+    )
+    out = await runner.start()
+    runner.publishers["p1"].meter.house.load = lambda t: 500.0
+    stop = asyncio.Event()
+
+    async def tick() -> None:
+        while not stop.is_set():
+            await runner.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+
+    task = asyncio.create_task(tick())
+    yield runner, out
+    stop.set()
+    await task
+    await runner.stop()
+
+
+def _site(out: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "site": {"timezone": "Europe/Brussels", "grid": {"fuse_a": 25, "phases": 1}},
+        "cars": [
+            {
+                "name": "car",
+                "capacity_kwh": 40,
+                "max_charge_kw": 7.4,
+                "max_discharge_kw": 7.4,
+                "min_soc": 0.2,
+            }
+        ],
+        "devices": {
+            "meter": {"type": "mqtt", "host": "127.0.0.1", "port": out["mqtt"]["port"]},
+            "wallboxes": [
+                {
+                    "name": "car",
+                    "type": "quasar",
+                    "host": "127.0.0.1",
+                    "port": out["wallboxes"]["car"]["port"],
+                }
+            ],
+        },
+        "control": {"deadband_w": 50},
+    }
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str | None:
+    state = hass.states.get(entity_id)
+    return None if state is None else state.state
+
+
+async def _until(pred: Callable[[], bool], within: float) -> float:
+    """Real seconds until ``pred`` holds (fails after ``within`` s)."""
+    t0 = time.monotonic()
+    while not pred():
+        if time.monotonic() - t0 > within:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - t0
+
+
+async def test_boost_button_and_v2h_follow_the_house(
+    hass: HomeAssistant, sims: tuple[SimRunner, dict[str, Any]]
+) -> None:
+    runner, out = sims
+    wallbox = runner.modbus_sims["car"]
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_SITE_NAME: "Home"},
+        options={CONF_SITE_CONFIG: _site(out), CONF_FAST_LOOP_S: FAST_LOOP_S},
+        unique_id="home",
+    )
+    entry.add_to_hass(hass)
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_HEMS, events.append)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    control = entry.runtime_data.control
+    assert control is not None
+
+    # No prices yet: the core's rule-based fallback, meter fresh, car idle.
+    await _until(lambda: _state(hass, "sensor.home_status") == "fallback", 10)
+    assert _state(hass, "binary_sensor.home_fail_safe_active") == "off"
+    assert _state(hass, "binary_sensor.car_boost_active") == "off"
+    assert abs(wallbox.requested_power()) < 1
+
+    # Boost from the button: the simulated box is commanded within one fast-loop period.
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.car_boost"}, blocking=True
+    )
+    took = await _until(lambda: wallbox.requested_power() > 1000, 5)
+    assert took <= FAST_LOOP_S + 0.3, took
+    await _until(lambda: _state(hass, "sensor.home_status") == "boost", 5)
+    assert _state(hass, "binary_sensor.car_boost_active") == "on"
+    assert any(e.data["type"] == "boost_started" for e in events)
+
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.car_cancel_boost"}, blocking=True
+    )
+    await _until(lambda: _state(hass, "binary_sensor.car_boost_active") == "off", 5)
+    assert any(e.data["type"] == "boost_ended" for e in events)
+
+    # Import expensive now, cheap later: the plan lets the car cover the house now (V2H only,
+    # nothing exported from storage) and recharge later.
+    now = datetime.now(UTC)
+    start = datetime.fromtimestamp(now.timestamp() // 900 * 900, UTC)
+    n = 96
+    control.async_set_forecast(
+        Forecast(
+            start,
+            np.r_[np.full(8, 0.60), np.full(n - 8, 0.10)],
+            np.full(n, 0.02),
+            np.full(n, 2.0),
+            np.zeros(n),
+        )
+    )
+    await _until(lambda: _state(hass, "sensor.home_status") == "following_plan", 20)
+    assert any(e.data["type"] == "plan_changed" for e in events)
+    # The car's minimum current is 6 A (1.4 kW): the house draws 2 kW, the car gives that.
+    runner.publishers["p1"].meter.house.load = lambda t: 2000.0
+    await _until(lambda: 1700 < -wallbox.requested_power() < 2300, 10)
+
+    # The house load steps from 2 to 3.5 kW: discharge follows it.
+    runner.publishers["p1"].meter.house.load = lambda t: 3500.0
+    took = await _until(lambda: 3200 < -wallbox.requested_power() < 3800, 10)
+    meter = runner.publishers["p1"].meter
+    await _until(lambda: abs(meter.power_w) < 300, 5)  # the house is carried by the car
+    grid = meter.power_w
+    print(f"V2H followed the step in {took:.2f} s; grid {grid:.0f} W")
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    # Unloading hands the box back: power 0, its own control.
+    assert wallbox.requested_power() == 0
+    assert not wallbox.remote
