@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import ClassVar, Literal, cast
 
 import numpy as np
@@ -295,38 +295,131 @@ def nl_dynamic(
     )
 
 
+def flanders_areas() -> tuple[str, ...]:
+    """The Fluvius distribution areas the data file knows (``area=`` of :func:`be_flanders`)."""
+    return tuple(str(a) for a in data.scalar("be_flanders", "areas"))
+
+
+def _flanders_area_value(key: str, area: str, year: int) -> float:
+    """``key`` for one Fluvius area: the year's value, else the newest earlier one; else an error.
+
+    A missing value is never taken as zero: the all-in price would then look cheaper than it is
+    by the network charge, and the planner would import more than pays.
+    """
+    if area not in flanders_areas():
+        raise PriceDataError(
+            "tariff", f"unknown Fluvius area {area!r} (one of {', '.join(flanders_areas())})"
+        )
+    tables = data.load("be_flanders")[key]
+    entry = tables["by_area"][area]
+    table = {int(y): float(v) for y, v in entry.get("by_year", {}).items()}
+    known = [y for y in table if y <= year]
+    if not known:
+        raise PriceDataError(
+            "tariff",
+            f"be_flanders: no {key} for Fluvius {area} in {year} or before "
+            f"({entry.get('source') or tables.get('source', 'no source')}); give it explicitly",
+        )
+    return table[max(known)]
+
+
+def _flanders_levies(year: int) -> tuple[float, tuple[TouAdder, ...]]:
+    """Per-kWh levies for ``year``: the value on 1 January, and adders for later changes.
+
+    Each component (excise, energy contribution, certificate levies) has dated periods; the last
+    one stays in force until a newer one is added. A day of ``year`` that no period covers is an
+    error, not a zero.
+    """
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    base = 0.0
+    adders: list[TouAdder] = []
+    components = data.load("be_flanders")["levies_per_kwh"]["components"]
+    for name, comp in components.items():
+        periods = sorted(
+            (
+                date.fromisoformat(p["from"]),
+                date.fromisoformat(p["to"]) if "to" in p else None,
+                float(p["value"]),
+            )
+            for p in comp["periods"]
+        )
+        cursor = first
+        at_start: float | None = None
+        for start, end, value in periods:
+            stop = last if end is None or end > last else end
+            if stop < cursor:
+                continue
+            if start > cursor:
+                break  # a gap: reported below
+            if at_start is None:
+                at_start = value
+            elif value != at_start:
+                adders.append(
+                    TouAdder(value - at_start, date_from=max(start, first), date_to=stop, name=name)
+                )
+            cursor = stop + timedelta(days=1)
+            if stop == last:
+                break
+        if at_start is None or cursor <= last:
+            raise PriceDataError(
+                "tariff",
+                f"be_flanders: no {name} levy for all of {year} in the data file "
+                f"({comp.get('source', 'no source')}); give levies_per_kwh explicitly",
+            )
+        base += at_start
+    return base, tuple(adders)
+
+
 def be_flanders(
     year: int,
     *,
+    area: str | None = None,
     supplier_markup: float = 0.0,
     network_per_kwh: float | None = None,
-    levies_per_kwh: float = 0.0,
+    levies_per_kwh: float | None = None,
     injection_fee: float = 0.0,
     capacity_eur_per_kw_year: float | None = None,
     tou: tuple[TouAdder, ...] = (),
 ) -> TariffTemplate:
     """Flanders: kWh parts (spot, supplier, network kWh charge, levies) plus VAT, and the capacity
-    tariff as a parameter (€/kW/yr from the data file unless given; check your DSO's sheet).
+    tariff as a parameter.
 
-    Export earns spot minus the supplier's ``injection_fee``, without VAT.
+    ``area`` is the Fluvius distribution area (:func:`flanders_areas`); its network kWh charge
+    and capacity tariff come from the data file unless given. Levies (federal excise, energy
+    contribution, Flemish certificate levies) come from the data file unless given, with changes
+    during the year as dated adders. Any value neither given nor in the data file raises
+    :class:`PriceDataError`: a silent zero would make grid energy look cheaper than it is.
+    Without ``area`` the capacity tariff is the Flemish average. Export earns spot minus the
+    supplier's ``injection_fee``, without VAT.
     """
     vat = float(data.scalar("be_flanders", "vat"))
     if network_per_kwh is None:
-        try:
-            network_per_kwh = data.yearly("be_flanders", "network_per_kwh", year).value
-        except PriceDataError:
-            network_per_kwh = 0.0
+        if area is None:
+            raise PriceDataError(
+                "tariff",
+                "be_flanders: choose the Fluvius area (one of "
+                f"{', '.join(flanders_areas())}) or give network_per_kwh",
+            )
+        network_per_kwh = _flanders_area_value("network_per_kwh", area, year)
+    levy_adders: tuple[TouAdder, ...] = ()
+    if levies_per_kwh is None:
+        levies_per_kwh, levy_adders = _flanders_levies(year)
     if capacity_eur_per_kw_year is None:
-        capacity_eur_per_kw_year = data.yearly(
-            "be_flanders", "capacity_eur_per_kw_year", year
-        ).value
+        if area is not None:
+            capacity_eur_per_kw_year = _flanders_area_value(
+                "capacity_eur_per_kw_year_by_area", area, year
+            )
+        else:
+            capacity_eur_per_kw_year = data.yearly(
+                "be_flanders", "capacity_eur_per_kw_year", year
+            ).value
     return TariffTemplate(
-        name=f"be_flanders_{year}",
+        name=f"be_flanders_{area}_{year}" if area else f"be_flanders_{year}",
         vat=vat,
         markup=supplier_markup,
         energy_tax=levies_per_kwh,
         grid_per_kwh=network_per_kwh,
-        tou=tou,
+        tou=tou + levy_adders,
         export=ExportRule(fee=injection_fee),
         capacity=FlandersCapacityTariff(
             eur_per_kw_year=capacity_eur_per_kw_year,

@@ -61,7 +61,9 @@ def test_nl_new_year_2027_ends_net_metering() -> None:
 
 def test_be_flanders_has_capacity_parameters() -> None:
     spot = parse_prices(sample("nordpool_core_NL_2026-10-25.json"))
-    t = be_flanders(2026, supplier_markup=0.01, network_per_kwh=0.05, injection_fee=0.015)
+    t = be_flanders(
+        2026, supplier_markup=0.01, network_per_kwh=0.05, levies_per_kwh=0.0, injection_fee=0.015
+    )
     p = compose(spot, t, AMS)
     vat = tariff_data.scalar("be_flanders", "vat")
     np.testing.assert_allclose(p.import_price, (spot.values + 0.01 + 0.05) * (1 + vat))
