@@ -8,13 +8,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hems.const import (
@@ -24,6 +26,7 @@ from custom_components.hems.const import (
     DOMAIN,
     EVENT_HEMS,
 )
+from custom_components.hems.schema import vol
 from hems_core.control.planning import Forecast
 from hems_core.sim.broker import find_mosquitto
 from hems_core.sim.scenario import SimRunner
@@ -186,3 +189,128 @@ async def test_boost_button_and_v2h_follow_the_house(
     # Unloading hands the box back: power 0, its own control.
     assert wallbox.requested_power() == 0
     assert not wallbox.remote
+
+
+async def _loaded(hass: HomeAssistant, out: dict[str, Any]) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_SITE_NAME: "Home"},
+        options={CONF_SITE_CONFIG: _site(out), CONF_FAST_LOOP_S: FAST_LOOP_S},
+        unique_id="home",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _call(hass: HomeAssistant, action: str, **data: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        action,
+        data,
+        blocking=True,
+        return_response=action == "get_plan",
+    )
+
+
+async def test_actions_reach_the_core_and_refusals_are_translated(
+    hass: HomeAssistant, sims: tuple[SimRunner, dict[str, Any]]
+) -> None:
+    runner, out = sims
+    wallbox = runner.modbus_sims["car"]
+    entry = await _loaded(hass, out)
+    site = {"config_entry_id": entry.entry_id}
+
+    await _call(hass, "start_boost", **site, car="car", duration={"minutes": 30}, target_soc=90)
+    await _until(lambda: _state(hass, "binary_sensor.car_boost_active") == "on", 5)
+    await _until(lambda: wallbox.requested_power() > 1000, 5)
+    boost = entry.runtime_data.control.status().boosts["car"]  # type: ignore[union-attr]
+    assert boost.target_soc == 0.9 and boost.until is not None
+    await _call(hass, "cancel_boost", **site, car="car")
+    await _until(lambda: _state(hass, "binary_sensor.car_boost_active") == "off", 5)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_boost", **site, car="van")
+    assert err.value.translation_key == "control_refused"
+    assert "van" in str(err.value.translation_placeholders)
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, "cancel_boost", **site, car="van")
+    with pytest.raises(vol.Invalid):
+        await _call(hass, "start_boost", **site, car="car", target_soc=150)
+
+    # A one-off departure, then a boost until it.
+    leave = dt_util.now() + timedelta(hours=3)
+    await _call(
+        hass, "set_departure", **site, car="car", departure=leave.isoformat(), target_soc=70
+    )
+    await _call(hass, "start_boost", **site, car="car", until_departure=True)
+    boost = entry.runtime_data.control.status().boosts["car"]  # type: ignore[union-attr]
+    assert boost.until is not None and abs((boost.until - leave).total_seconds()) < 1
+    await _call(hass, "cancel_boost", **site, car="car")
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, "set_departure", **site, car="van")
+    await _call(hass, "set_departure", **site, car="car")  # no departure that day
+
+    # Mode off hands the box back and the core refuses a boost until a mode is set again.
+    await _call(hass, "set_mode", **site, mode="off")
+    await _until(lambda: _state(hass, "sensor.home_status") == "off", 5)
+    await _until(lambda: not wallbox.remote, 5)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_boost", **site, car="car")
+    assert "mode is off" in str(err.value.translation_placeholders)
+    with pytest.raises(vol.Invalid):
+        await _call(hass, "set_mode", **site, mode="turbo")
+    await _call(hass, "set_mode", **site, mode="auto")
+
+    # get_plan: nothing planned without prices, then the optimiser's plan with reasons and costs.
+    reply = await _call(hass, "get_plan", **site)
+    assert reply["plan"] is None and reply["source"] == "fallback"
+    start = datetime.fromtimestamp(datetime.now(UTC).timestamp() // 900 * 900, UTC)
+    n = 96
+    entry.runtime_data.control.async_set_forecast(  # type: ignore[union-attr]
+        Forecast(start, np.full(n, 0.3), np.full(n, 0.02), np.full(n, 1.0), np.zeros(n))
+    )
+    await _until(lambda: _state(hass, "sensor.home_status") == "following_plan", 20)
+    reply = await _call(hass, "get_plan", **site)
+    plan = reply["plan"]
+    assert reply["source"] == "optimiser" and reply["seq"] >= 1
+    assert len(plan["reasons"]) == len(plan["step_start"]) == n
+    assert {"energy"} <= set(plan["costs"]) and plan["assets"][0]["name"] == "car"
+
+
+async def test_a_site_without_devices_controls_nothing(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("button.car_boost") is None
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_boost", config_entry_id=mock_config_entry.entry_id, car="car")
+    assert err.value.translation_key == "no_control"
+
+
+async def test_a_bad_site_document_is_a_setup_error_naming_the_field(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_SITE_NAME: "Home"},
+        options={CONF_SITE_CONFIG: {"cars": [{"name": "car", "capacity_kwh": "big"}]}},
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert "capacity_kwh" in str(entry.reason)
+
+
+async def test_an_unreachable_meter_retries_later(hass: HomeAssistant, socket_enabled: Any) -> None:
+    site = _site({"mqtt": {"port": 9}, "wallboxes": {"car": {"port": 9}}})
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home", data={CONF_SITE_NAME: "Home"},
+        options={CONF_SITE_CONFIG: site},
+    )  # fmt: skip
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
