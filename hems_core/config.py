@@ -444,10 +444,14 @@ class SiteConfig:
             c.name: DepartureSchedule(weekly=dict(c.weekly), tz=self.timezone) for c in self.cars
         }
 
-    def core(self) -> ControlCore:
-        """A fresh ControlCore for this site."""
+    def core(self, restore: Mapping[str, Any] | None = None) -> ControlCore:
+        """A ControlCore for this site (``restore``: a ``ControlCore.snapshot()`` to go on from)."""
         return ControlCore(
-            self.site(), self.control_settings(), departures=self.departures(), tz=self.timezone
+            self.site(),
+            self.control_settings(),
+            departures=self.departures(),
+            tz=self.timezone,
+            restore=restore,
         )
 
     # -- devices ----------------------------------------------------------------------------
@@ -540,13 +544,19 @@ class SiteConfig:
             )
         return Drivers(meter=meter, storage=storage, inverter=inverter)
 
-    def runtime(self, *, clock: Clock | None = None, **kwargs: Any) -> Runtime:
+    def runtime(
+        self,
+        *,
+        clock: Clock | None = None,
+        restore: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Runtime:
         """Core, drivers and a HiGHS planner wired into a Runtime (``kwargs`` go to Runtime)."""
         import time as _time
 
         from .optimize import Planner
 
-        core = self.core()
+        core = self.core(restore)
         drivers = self.build_drivers(clock=clock or monotonic_clock)
         return Runtime(
             core,
