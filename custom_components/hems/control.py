@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.storage import Store
 
 from hems_core.config import SiteConfig, parse_config
 from hems_core.control.core import CoreStatus
 from hems_core.control.planning import Forecast
 from hems_core.control.runtime import Runtime
-from hems_core.control.types import Event, Mode
+from hems_core.control.types import Event, Mode, StorageObs
 from hems_core.forecast import QuantileForecast
 
 from .const import (
@@ -51,6 +52,9 @@ EVENT_KINDS = {
 
 
 STEP_S = 900
+STORE_VERSION = 1
+#: Seconds between saves of the core's snapshot (energy counters, month peak, SoC estimates).
+SAVE_DELAY_S = 300
 
 
 def _from(start: datetime, values: Any, at: datetime) -> Any:
@@ -129,10 +133,12 @@ class HemsControl:
         self._listeners: list[Callable[[], None]] = []
         self._boosting: set[str] = set()
         self._plan_seq: int | None = None
+        self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, f"hems.{entry_id}")
 
     async def async_start(self) -> None:
         """Build drivers and planner off the loop (imports the solver), connect, start ticking."""
-        runtime = await self.hass.async_add_executor_job(self._build)
+        restore = await self._store.async_load()
+        runtime = await self.hass.async_add_executor_job(self._build, restore)
         self.runtime = runtime
         if runtime.meter is not None:
             await runtime.meter.connect()
@@ -141,8 +147,12 @@ class HemsControl:
             self._loop(runtime), f"hems control {self.entry_id}"
         )
 
-    def _build(self) -> Runtime:
-        return self.config.runtime(on_event=self._on_event_threadsafe)
+    def _build(self, restore: dict[str, Any] | None) -> Runtime:
+        return self.config.runtime(restore=restore, on_event=self._on_event_threadsafe)
+
+    def _snapshot(self) -> dict[str, Any]:
+        assert self.runtime is not None
+        return self.runtime.core.snapshot()
 
     async def _loop(self, runtime: Runtime) -> None:
         while not self._stop.is_set():
@@ -152,6 +162,7 @@ class HemsControl:
             except Exception:  # one bad tick must never end the loop
                 _LOGGER.exception("control tick failed")
             self._after_tick()
+            self._store.async_delay_save(self._snapshot, SAVE_DELAY_S)
             wait = max(0.0, self.interval_s - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), wait)
@@ -166,6 +177,7 @@ class HemsControl:
         if runtime is None:
             return
         await runtime.close()
+        await self._store.async_save(self._snapshot())
         for drv in [runtime.meter, *(d.driver for d in runtime.devices.values())]:
             await _close(drv)
         if runtime.pv is not None:
@@ -200,6 +212,13 @@ class HemsControl:
         if forecast is None or self.runtime is None:
             return
         self.runtime.core.set_forecast(self.runtime.now(), forecast)
+
+    def device(self, name: str) -> StorageObs | None:
+        """The newest read of a car's charger (None before the first good read)."""
+        if self.runtime is None or name not in self.runtime.devices:
+            return None
+        last = self.runtime.devices[name].last
+        return last if isinstance(last, StorageObs) else None
 
     def require_runtime(self) -> Runtime:
         """The runtime, for actions (raises when the site is not running)."""

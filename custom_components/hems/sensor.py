@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
-from homeassistant.const import UnitOfEnergy
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -16,8 +23,9 @@ from hems_core.forecast import QuantileForecast
 
 from . import HemsConfigEntry
 from .const import STATUS_OPTIONS
+from .control import HemsControl
 from .coordinator import HemsForecastCoordinator, HemsPriceCoordinator, HemsPvCoordinator
-from .entity import HemsEntity
+from .entity import HemsCarEntity, HemsEntity
 
 STEPS_PER_DAY = 96
 HOURS_PER_STEP = 0.25
@@ -41,7 +49,99 @@ async def async_setup_entry(
             HemsPriceSensor(entry, runtime.prices, "import"),
             HemsPriceSensor(entry, runtime.prices, "export"),
         ]
+    if runtime.control is not None:
+        entities += [
+            HemsCarSensor(entry, car, d) for car in runtime.control.cars for d in CAR_SENSORS
+        ]
     async_add_entities(entities)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HemsCarSensorDescription(SensorEntityDescription):
+    """A car value from the control loop."""
+
+    value_fn: Callable[[HemsControl, str], float | None]
+
+
+def _power(control: HemsControl, car: str) -> float | None:
+    obs = control.device(car)
+    return None if obs is None or not obs.online else obs.power_w
+
+
+def _soc(control: HemsControl, car: str) -> float | None:
+    st = control.status()
+    soc = None if st is None else st.socs.get(car)
+    return None if soc is None else round(soc * 100.0, 1)
+
+
+def _energy(direction: str) -> Callable[[HemsControl, str], float | None]:
+    def value(control: HemsControl, car: str) -> float | None:
+        st = control.status()
+        if st is None:
+            return None
+        counters = st.energy_in_kwh if direction == "in" else st.energy_out_kwh
+        kwh = counters.get(car)
+        return None if kwh is None else round(kwh, 3)
+
+    return value
+
+
+CAR_SENSORS = (
+    HemsCarSensorDescription(
+        key="power",
+        translation_key="car_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_power,
+    ),
+    HemsCarSensorDescription(
+        key="soc",
+        translation_key="car_soc",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        value_fn=_soc,
+    ),
+    # The core's counters are kept across restarts (snapshot in .storage) and never decrease:
+    # the Energy dashboard's battery "energy going in / out".
+    HemsCarSensorDescription(
+        key="energy_charged",
+        translation_key="energy_charged",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_energy("in"),
+    ),
+    HemsCarSensorDescription(
+        key="energy_discharged",
+        translation_key="energy_discharged",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_energy("out"),
+    ),
+)
+
+
+class HemsCarSensor(HemsCarEntity, SensorEntity):
+    """A car's power, SoC or energy counter."""
+
+    entity_description: HemsCarSensorDescription
+
+    def __init__(self, entry: HemsConfigEntry, car: str, desc: HemsCarSensorDescription) -> None:
+        """Bind the description to a car."""
+        super().__init__(entry, car, desc.key)
+        self.entity_description = desc
+
+    @property
+    def native_value(self) -> float | None:
+        """From the control loop's newest state."""
+        control = self._entry.runtime_data.control
+        return None if control is None else self.entity_description.value_fn(control, self._car)
 
 
 class HemsStatusSensor(HemsEntity, SensorEntity):

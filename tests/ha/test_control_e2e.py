@@ -183,12 +183,29 @@ async def test_boost_button_and_v2h_follow_the_house(
     await _until(lambda: abs(meter.power_w) < 300, 5)  # the house is carried by the car
     grid = meter.power_w
     print(f"V2H followed the step in {took:.2f} s; grid {grid:.0f} W")
+    await _until(lambda: float(_state(hass, "sensor.car_power") or 0) < -3000, 5)
+    assert 55 < float(_state(hass, "sensor.car_state_of_charge") or 0) < 65
+    await _until(lambda: float(_state(hass, "sensor.car_energy_discharged") or 0) > 0, 10)
+    charged = float(_state(hass, "sensor.car_energy_charged") or 0)
+    assert charged > 0  # the boost
 
+    discharged = float(_state(hass, "sensor.car_energy_discharged") or 0)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     # Unloading hands the box back: power 0, its own control.
     assert wallbox.requested_power() == 0
     assert not wallbox.remote
+
+    # The counters come back from .storage after a restart and never go backwards.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await _until(
+        lambda: _state(hass, "sensor.car_energy_discharged") not in (None, "unavailable"), 5
+    )
+    assert float(_state(hass, "sensor.car_energy_discharged") or 0) >= discharged > 0
+    assert float(_state(hass, "sensor.car_energy_charged") or 0) >= charged
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def _loaded(hass: HomeAssistant, out: dict[str, Any]) -> MockConfigEntry:
@@ -262,6 +279,13 @@ async def test_actions_reach_the_core_and_refusals_are_translated(
     assert "mode is off" in str(err.value.translation_placeholders)
     with pytest.raises(vol.Invalid):
         await _call(hass, "set_mode", **site, mode="turbo")
+    await _call(hass, "set_mode", **site, mode="auto")
+    await _until(lambda: _state(hass, "select.home_mode") == "auto", 5)
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": "select.home_mode", "option": "charge_only"},
+        blocking=True,
+    )  # fmt: skip
+    assert entry.runtime_data.control.status().mode.value == "charge_only"  # type: ignore[union-attr]
     await _call(hass, "set_mode", **site, mode="auto")
 
     # get_plan: nothing planned without prices, then the optimiser's plan with reasons and costs.
