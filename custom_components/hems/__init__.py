@@ -85,7 +85,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
                 translation_placeholders={"error": str(err)},
             ) from err
         interval = float(entry.options.get(CONF_FAST_LOOP_S, DEFAULT_FAST_LOOP_S))
-        control = HemsControl(hass, entry.entry_id, cfg, interval)
+        control = HemsControl(hass, entry.entry_id, cfg, interval, entry.title)
         try:
             await control.async_start()
         except (DeviceError, OSError) as err:

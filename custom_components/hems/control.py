@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from hems_core.config import SiteConfig, parse_config
@@ -29,6 +30,7 @@ from hems_core.control.types import Event, Mode, StorageObs
 from hems_core.forecast import QuantileForecast
 
 from .const import (
+    DOMAIN,
     EVENT_HEMS,
     PRICE_HORIZON_HOURS,
     STATUS_BOOST,
@@ -119,11 +121,18 @@ class HemsControl:
     """One site's running control loop inside Home Assistant."""
 
     def __init__(
-        self, hass: HomeAssistant, entry_id: str, config: SiteConfig, interval_s: float
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        config: SiteConfig,
+        interval_s: float,
+        title: str = "HEMS",
     ) -> None:
         """Keep what the loop needs; nothing connects until :meth:`async_start`."""
         self.hass = hass
         self.entry_id = entry_id
+        self.title = title
+        self._issues: set[str] = set()
         self.config = config
         self.interval_s = interval_s
         self.runtime: Runtime | None = None
@@ -178,6 +187,9 @@ class HemsControl:
             return
         await runtime.close()
         await self._store.async_save(self._snapshot())
+        for issue in self._issues:
+            ir.async_delete_issue(self.hass, DOMAIN, issue)
+        self._issues.clear()
         for drv in [runtime.meter, *(d.driver for d in runtime.devices.values())]:
             await _close(drv)
         if runtime.pv is not None:
@@ -250,7 +262,40 @@ class HemsControl:
     def _on_event(self, ev: Event) -> None:
         kind = EVENT_KINDS.get(ev.kind)
         if kind is not None:
-            self._fire(kind, message=ev.message)
+            self._fire(kind, message=ev.message, device=ev.device)
+        # Repairs: raised while a device or the meter is gone, cleared when it is back.
+        if ev.kind == "device_lost" and ev.device is not None:
+            self._raise(f"device_unreachable_{ev.device}", "device_unreachable", ev.device)
+        elif ev.kind == "device_recovered" and ev.device is not None:
+            self._clear(f"device_unreachable_{ev.device}")
+        elif ev.kind == "failsafe" and "meter" in ev.message:
+            self._raise("p1_silent", "p1_silent", "meter")
+        elif ev.kind == "failsafe_cleared":
+            self._clear("p1_silent")
+
+    def _issue_id(self, key: str) -> str:
+        return f"{self.entry_id}_{key}"
+
+    @callback
+    def _raise(self, key: str, translation_key: str, device: str) -> None:
+        issue = self._issue_id(key)
+        self._issues.add(issue)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=translation_key,
+            translation_placeholders={"site": self.title, "device": device},
+        )
+
+    @callback
+    def _clear(self, key: str) -> None:
+        issue = self._issue_id(key)
+        if issue in self._issues:
+            self._issues.discard(issue)
+            ir.async_delete_issue(self.hass, DOMAIN, issue)
 
     @callback
     def _fire(self, kind: str, **data: Any) -> None:

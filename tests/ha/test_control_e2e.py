@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,12 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 
 from custom_components.hems.const import (
     CONF_FAST_LOOP_S,
@@ -69,6 +74,15 @@ async def sims(socket_enabled: Any) -> AsyncIterator[tuple[SimRunner, dict[str, 
     stop.set()
     await task
     await runner.stop()
+    # A request held back by an injected delay still sleeps on its closed connection: end it.
+    left = [
+        t
+        for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__qualname__", "") == "ModbusServer._serve"
+    ]
+    for t in left:
+        t.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
 
 
 def _site(out: dict[str, Any]) -> dict[str, Any]:
@@ -338,3 +352,38 @@ async def test_an_unreachable_meter_retries_later(hass: HomeAssistant, socket_en
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_diagnostics_are_redacted_and_repairs_follow_the_devices(
+    hass: HomeAssistant, hass_client: Any, sims: tuple[SimRunner, dict[str, Any]]
+) -> None:
+    runner, out = sims
+    entry = await _loaded(hass, out)
+    await _until(lambda: _state(hass, "sensor.home_status") == "fallback", 10)
+
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(diag)
+    assert "127.0.0.1" not in text and "**REDACTED**" in text
+    assert diag["control"]["core"]["mode"] == "auto"
+    assert diag["control"]["stats"]["ticks"] > 0
+    assert diag["entry"]["options"][CONF_SITE_CONFIG]["cars"][0]["name"] == "car"
+
+    issues = ir.async_get(hass)
+    p1 = f"{entry.entry_id}_p1_silent"
+    box = f"{entry.entry_id}_device_unreachable_car"
+    # The P1 publisher stops: fail-safe and a repair; it resumes: both cleared.
+    runner.publishers["p1"].meter.faults.drop_connections = True
+    await _until(lambda: issues.async_get_issue(DOMAIN, p1) is not None, 15)
+    assert _state(hass, "binary_sensor.home_fail_safe_active") == "on"
+    assert _state(hass, "sensor.home_status") == "fail_safe"
+    runner.publishers["p1"].meter.faults.drop_connections = False
+    await _until(lambda: issues.async_get_issue(DOMAIN, p1) is None, 10)
+    assert _state(hass, "binary_sensor.home_fail_safe_active") == "off"
+
+    # The wallbox stops answering: a repair naming it; it answers again: cleared.
+    runner.servers["car"].faults.delay_s = 7.0  # longer than the 5 s read timeout
+    await _until(lambda: issues.async_get_issue(DOMAIN, box) is not None, 30)
+    runner.servers["car"].faults.delay_s = 0.0
+    await _until(lambda: issues.async_get_issue(DOMAIN, box) is None, 30)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

@@ -1,0 +1,70 @@
+"""Diagnostics for bug reports: config, core status, runtime counters; secrets redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import HemsConfigEntry
+
+#: Hosts, credentials, serials, identities and coordinates never leave the house.
+TO_REDACT = {
+    "host",
+    "username",
+    "password",
+    "token",
+    "api_key",
+    "serial",
+    "serial_number",
+    "identity",
+    "id_tokens",
+    "certfile",
+    "keyfile",
+    "latitude",
+    "longitude",
+    "unique_id",
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able: dataclasses to dicts, datetimes and enums to strings."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: HemsConfigEntry
+) -> dict[str, Any]:
+    """The entry (redacted), the control loop's status and counters."""
+    data: dict[str, Any] = {
+        "entry": async_redact_data(
+            {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)},
+            TO_REDACT,
+        ),
+        "core_version": entry.runtime_data.core_version,
+        "status": entry.runtime_data.status,
+    }
+    control = entry.runtime_data.control
+    if control is not None and control.runtime is not None:
+        rt = control.runtime
+        st = rt.core.status(rt.now())
+        data["control"] = {
+            "core": _plain(st),
+            "stats": {
+                k: v
+                for k, v in _plain(rt.stats).items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            },
+            "events": [_plain(e) for e in rt.events[-50:]],
+        }
+    return data
