@@ -1,0 +1,58 @@
+"""Home Assistant's own Energy validation accepts the car's counters as a battery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+)
+
+from hems_core.sim.scenario import SimRunner
+
+from .test_control_e2e import _loaded, _state, _until
+from .test_control_e2e import sims as sims  # the simulator fixture
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_mock: Any, enable_custom_integrations: Any) -> None:
+    """The recorder must start before Home Assistant (statistics metadata for the validation)."""
+
+
+async def test_energy_dashboard_accepts_the_car_as_a_battery(
+    recorder_mock: Any, hass: HomeAssistant, sims: tuple[SimRunner, dict[str, Any]]
+) -> None:
+    """Home Assistant's own Energy validation (the dashboard's check) finds nothing wrong."""
+    from homeassistant.components.energy import data as energy_data
+    from homeassistant.components.energy.validate import async_validate
+
+    _, out = sims
+    entry = await _loaded(hass, out)
+    await _until(lambda: _state(hass, "sensor.car_energy_charged") not in (None, "unknown"), 10)
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {
+                    "type": "battery",
+                    "stat_energy_from": "sensor.car_energy_discharged",
+                    "stat_energy_to": "sensor.car_energy_charged",
+                }
+            ]
+        }
+    )
+    # Compile the running 5-minute period's statistics now (HA does it every 5 minutes).
+    await async_wait_recording_done(hass)
+    now = dt_util.utcnow()
+    do_adhoc_statistics(
+        hass, start=now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    )
+    await async_wait_recording_done(hass)
+    result = (await async_validate(hass)).as_dict()
+    assert result["energy_sources"] == [[]], result
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
