@@ -92,6 +92,8 @@ class LoopOptions:
     settings: ControlSettings | None = None
     #: an MQTT broker already running (host, port); None: spawn mosquitto for the run
     mqtt: tuple[str, int] | None = None
+    #: the car's box: "quasar" (Modbus TCP) or an OCPP station "ocpp1.6" / "ocpp2.0.1" / "ocpp2.1"
+    wallbox: str = "quasar"
 
 
 @dataclass
@@ -225,7 +227,13 @@ class ClosedLoop:
         host = "127.0.0.1"
         wb_port = int(endpoints["wallboxes"][CAR]["port"])
         pv_port = int(endpoints["inverters"]["pv"]["port"])
-        self.wallbox = quasar(ModbusTcpClient(host, wb_port, timeout=0.5, clock=self.clock))
+        self.wallbox: Any = quasar(ModbusTcpClient(host, wb_port, timeout=0.5, clock=self.clock))
+        self.ocpp: Any = None
+        if self.opts.wallbox != "quasar":  # the same car, on an OCPP station behind our CSMS
+            from .ocpp_cli import attach_closed_loop
+
+            self.ocpp = await attach_closed_loop(self, self.opts.wallbox)
+            self.wallbox = self.ocpp.wallbox
         self.inverter = SunSpecInverter(
             ModbusTcpClient(host, pv_port, timeout=0.5, clock=self.clock)
         )
@@ -268,6 +276,8 @@ class ClosedLoop:
             for closer in (self.wallbox.close, self.inverter.close, self.meter.close):
                 with contextlib.suppress(Exception):  # a dead connection: nothing left to do
                     await closer()
+            if self.ocpp is not None:
+                await self.ocpp.close()
             await self.runner.stop()
 
     def _now(self) -> datetime:
@@ -283,6 +293,8 @@ class ClosedLoop:
         self.clock.advance(dt)
         self._trip_energy()
         self._arrived.clear()
+        if self.ocpp is not None:
+            await self.ocpp.tick()
         try:
             await self.runner.tick()
         except DeviceError:  # the P1 gateway lost its broker: the meter goes silent

@@ -11,11 +11,12 @@ Definitions, judged by the harness from what it injected, never from the core's 
   reading the core could have seen was older than the meter timeout;
 - **time to safe** (simulated s from injection): for meter faults (silent, frozen, broker
   down) until the car is commanded to its safe state *and* its physical power is there; for a
-  lost wallbox (connection dropped, Modbus exceptions) until the core has stopped commanding
-  it and told the UI (the box itself then relies on its own watchdog, reported separately as
-  ``device_stopped_s``); for an unreachable inverter until the core stops limiting it; for a
-  solver failure until the tick after the failed solve runs on the previous plan or the
-  fallback;
+  lost wallbox (connection dropped, Modbus exceptions, the OCPP 2.1 station's websocket dropped)
+  until the core has stopped commanding it and told the UI (the box itself then relies on its
+  own watchdog — for OCPP the safe default profile programmed on the station — reported
+  separately as ``device_stopped_s``); for an unreachable inverter until the core stops
+  limiting it; for a solver failure until the tick after the failed solve runs on the previous
+  plan or the fallback;
 - **recovered**: after the fault is cleared, the core is out of the fail-safe state, the
   device answers again and (solver) a new plan is in force.
 """
@@ -48,6 +49,8 @@ class Fault:
     inject: Inject
     clear: Inject
     kind: str  # "meter", "device", "inverter" or "solver"
+    #: the car's box for this run (LoopOptions.wallbox)
+    wallbox: str = "quasar"
 
 
 async def _meter_silent(loop: ClosedLoop) -> None:
@@ -80,6 +83,14 @@ async def _wb_exc(loop: ClosedLoop) -> None:
 
 async def _wb_exc_clear(loop: ClosedLoop) -> None:
     loop.runner.servers[CAR].faults.exception_code = None
+
+
+async def _ws_drop(loop: ClosedLoop) -> None:
+    loop.ocpp.station.faults.link_down = True  # the OCPP 2.1 station loses our CSMS
+
+
+async def _ws_drop_clear(loop: ClosedLoop) -> None:
+    loop.ocpp.station.faults.link_down = False
 
 
 async def _inv_down(loop: ClosedLoop) -> None:
@@ -118,6 +129,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("meter_frozen", _meter_frozen, _meter_frozen_clear, "meter"),
     Fault("wallbox_connection_dropped", _wb_drop, _wb_drop_clear, "device"),
     Fault("wallbox_modbus_exceptions", _wb_exc, _wb_exc_clear, "device"),
+    Fault("ocpp_websocket_dropped", _ws_drop, _ws_drop_clear, "device", wallbox="ocpp2.1"),
     Fault("inverter_unreachable", _inv_down, _inv_up, "inverter"),
     Fault("mqtt_broker_down", _broker_down, _broker_up, "meter"),
     Fault("solver_failure", _solver_fail, _solver_ok, "solver"),
@@ -138,7 +150,7 @@ async def _busy_car(loop: ClosedLoop, search_h: float = 4.0) -> None:
 
 async def run_fault(fault: Fault, *, hold_s: float = 60.0, warmup_h: float = 2.0) -> dict[str, Any]:
     """One fault in a fresh closed loop; the figures of the module docstring."""
-    opts = LoopOptions(days=1.0, depart=dtime(7, 30))
+    opts = LoopOptions(days=1.0, depart=dtime(7, 30), wallbox=fault.wallbox)
     async with ClosedLoop(opts) as loop:
         await loop.run(warmup_h * 3600.0)
         await _busy_car(loop)

@@ -150,3 +150,56 @@ async def run_ocpp_sim(safe_limit_w: float = 1380.0, offline_timeout_s: int = 6)
         "offline_timeout_s": offline_timeout_s,
         "runs": runs,
     }  # fmt: skip
+
+
+class OcppCar:
+    """The closed loop's car on an OCPP station: the CSMS, the driver and the station.
+
+    :func:`attach_closed_loop` moves the loop's car (the same :class:`EvBattery`, plug schedule
+    and P1 contribution) from the Modbus Quasar simulator onto an OCPP station, so the runtime
+    drives it through the CSMS and :meth:`tick` advances the station with the loop's clock.
+    """
+
+    def __init__(self, csms: Any, wallbox: Any, station: Any) -> None:
+        self.csms = csms
+        self.wallbox = wallbox
+        self.station = station
+
+    async def tick(self) -> None:
+        """Station physics and its due requests (meter values) at the loop's clock."""
+        await self.station.tick()
+
+    async def close(self) -> None:
+        """Station off, then the CSMS."""
+        await self.station.close()
+        await self.csms.stop()
+
+
+async def attach_closed_loop(loop: Any, version: str = "ocpp2.1") -> OcppCar:
+    """Swap ``loop``'s Modbus wallbox for an OCPP ``version`` station (see :class:`OcppCar`)."""
+    from hems_core.devices.model import WallboxLimits
+    from hems_core.devices.ocpp import CsmsConfig, OcppCsms, OcppWallbox, OcppWallboxConfig
+
+    from .closed_loop import CAR
+    from .ocpp_station import EvModel, StationClient, StationCore
+
+    battery = loop.wallbox_sim.ev
+    del loop.runner.modbus_sims[CAR]  # the Quasar model no longer moves this car
+    ident, password = "closed-loop-box", "closed-loop"
+    csms = OcppCsms(CsmsConfig(host="127.0.0.1", port=0, identities={ident: password},
+                               call_timeout_s=2.0), clock=loop.clock)  # fmt: skip
+    await csms.start()
+    p = battery.params
+    limits = WallboxLimits(max_charge_w=p.max_charge_w, max_discharge_w=p.max_discharge_w)
+    settings = loop.opts.settings
+    safe = 0.0 if settings is None else settings.safe_charge_w
+    wb = OcppWallbox(csms, OcppWallboxConfig(ident, limits, safe_limit_w=safe), clock=loop.clock)
+    ev = EvModel(capacity_kwh=p.capacity_kwh, max_charge_w=p.max_charge_w,
+                 max_discharge_w=p.max_discharge_w)  # fmt: skip
+    core = StationCore(ident, version, max_power_w=max(p.max_charge_w, p.max_discharge_w), ev=ev,
+                       meter_interval_s=loop.opts.meter_interval_s, battery=battery)  # fmt: skip
+    station = StationClient(core, csms.url(ident, "127.0.0.1"), password, clock=loop.clock)
+    await station.tick()
+    await _until(lambda: wb.safe_profile_programmed)
+    await station.tick()
+    return OcppCar(csms, wb, station)

@@ -140,6 +140,9 @@ class StationCore:
     meter_interval_s: float = 10.0
     #: 2.1: the transfer mode the car requests (AC_BPT, DC_BPT, …)
     energy_transfer: str = "AC_BPT"
+    #: optional physical car (:class:`hems_core.sim.ev.EvBattery`: ramp, efficiency, plug
+    #: schedule); it then replaces the simple model for power, SoC, energy and plug state
+    battery: Any = None
 
     def __post_init__(self) -> None:
         if self.version not in _SCHEMA_DIR:
@@ -191,6 +194,16 @@ class StationCore:
                 "vendorName": "HEMS-Sim", "model": f"Spec-{self.version[4:]}"}}  # fmt: skip
         if self.status_sent != self.connector_status():
             return "StatusNotification", self._status_payload(now)
+        if self.tx is not None and not self.ev.plugged:  # E06/E07: the car left
+            if v16:
+                return "StopTransaction", {"transactionId": int(self.tx), "timestamp": _ts(now),
+                                           "meterStop": round(self.energy_in_wh),
+                                           "reason": "EVDisconnected"}  # fmt: skip
+            return "TransactionEvent", {
+                "eventType": "Ended", "timestamp": _ts(now), "triggerReason": "EVDeparted",
+                "seqNo": next(self.seq), "transactionInfo": {"transactionId": self.tx,
+                                                             "stoppedReason": "EVDisconnected"},
+            }  # fmt: skip
         if self.ev.plugged and self.tx is None and not self.tx_refused:
             if v16:
                 return "StartTransaction", {"connectorId": 1, "idTag": self.id_token,
@@ -245,7 +258,7 @@ class StationCore:
 
             values = [sv(imp, "Power.Active.Import", "W"),
                       sv(self.energy_in_wh, "Energy.Active.Import.Register", "Wh"),
-                      sv(self.ev.soc_pct, "SoC", "Percent")]  # fmt: skip
+                      sv(self.soc_pct, "SoC", "Percent")]  # fmt: skip
             return "MeterValues", {"connectorId": 1, "transactionId": int(self.tx or 0),
                                    "meterValue": [{"timestamp": _ts(now),
                                                    "sampledValue": values}]}  # fmt: skip
@@ -254,7 +267,7 @@ class StationCore:
             {"value": round(exp, 1), "measurand": "Power.Active.Export"},
             {"value": round(self.energy_in_wh, 1), "measurand": "Energy.Active.Import.Register"},
             {"value": round(self.energy_out_wh, 1), "measurand": "Energy.Active.Export.Register"},
-            {"value": round(self.ev.soc_pct, 1), "measurand": "SoC",
+            {"value": round(self.soc_pct, 1), "measurand": "SoC",
              "unitOfMeasure": {"unit": "Percent"}},
         ]  # fmt: skip
         return "TransactionEvent", {
@@ -280,6 +293,10 @@ class StationCore:
                 self.next_meter = now
             else:
                 self.tx_refused = True
+        elif action == "StopTransaction" or (
+            action == "TransactionEvent" and self.tx is not None and not self.ev.plugged
+        ):
+            self._end_transaction()
         elif action == "TransactionEvent" and self.tx is None:
             info = payload.get("idTokenInfo", {"status": "Accepted"})
             if info.get("status") == "Accepted":
@@ -289,6 +306,16 @@ class StationCore:
                 self.tx_refused = True
         elif action == "NotifyEVChargingNeeds":
             self.needs_sent = True
+
+    def _end_transaction(self) -> None:
+        """K01.FR.05: a TxProfile ends with its transaction."""
+        self.tx, self.needs_sent = None, False
+        self.profiles = [q for q in self.profiles if q.purpose != "TxProfile"]
+
+    @property
+    def soc_pct(self) -> float:
+        """The car's SoC (the physical battery's when there is one)."""
+        return float(self.battery.soc_pct) if self.battery is not None else self.ev.soc_pct
 
     # -- requests from the CSMS --------------------------------------------------------------
 
@@ -413,6 +440,9 @@ class StationCore:
 
     def step(self, now: float) -> None:
         """Advance the car and the energy registers to ``now``."""
+        if self.battery is not None:
+            self._step_battery(now)
+            return
         if self.last_step is not None and now > self.last_step:
             dt = now - self.last_step
             self.ev.integrate(self.power_w, dt)
@@ -424,6 +454,19 @@ class StationCore:
         bidir = self.version == "ocpp2.1" and self.ev.max_discharge_w > 0
         offered = self.offered_w(now) if self.ev.plugged else 0.0
         self.power_w = self.ev.accept(offered if bidir else max(offered, 0.0))
+
+    def _step_battery(self, now: float) -> None:
+        b = self.battery
+        self.ev.plugged = bool(b.plugged_at(now))
+        if not self.ev.plugged:
+            self.tx_refused = False  # a new plug-in is a new authorisation
+        bidir = self.version == "ocpp2.1" and b.params.max_discharge_w > 0
+        offered = self.offered_w(now) if self.ev.plugged else 0.0
+        b.advance(now, offered if bidir else max(offered, 0.0))
+        self.power_w = float(b.power_w)
+        self.energy_in_wh = 1000.0 * b.energy_in_kwh
+        self.energy_out_wh = 1000.0 * b.energy_out_kwh
+        self.last_step = now
 
 
 class StationClient:
