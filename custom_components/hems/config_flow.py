@@ -55,6 +55,7 @@ from .const import (
     PRICE_SOURCE_TIBBER,
     PRICE_SOURCES,
     SOLCAST_DOMAIN,
+    TARIFF_ALL_IN,
     TARIFF_FIELDS,
     TARIFF_NL,
     TARIFFS,
@@ -186,18 +187,22 @@ class HemsOptionsFlow(OptionsFlow):
             )
         elif source != PRICE_SOURCE_TIBBER:
             domain = PRICE_ACTIONS[source][0]
+            # Optional + a check in _check_price_source: the 2025.4 frontend draws no dialog at
+            # all for a *required* config_entry selector without a default.
             fields[
-                vol.Required(CONF_PRICE_CONFIG_ENTRY, **self._suggested(CONF_PRICE_CONFIG_ENTRY))
+                vol.Optional(CONF_PRICE_CONFIG_ENTRY, **self._suggested(CONF_PRICE_CONFIG_ENTRY))
             ] = ConfigEntrySelector(ConfigEntrySelectorConfig(integration=domain))
         if source in (PRICE_SOURCE_NORDPOOL, PRICE_SOURCE_TIBBER):
             fields[vol.Optional(CONF_PRICE_AREA, **self._suggested(CONF_PRICE_AREA))] = (
                 TextSelector()
             )
-        fields[vol.Required(CONF_TARIFF, default=options.get(CONF_TARIFF, TARIFF_NL))] = (
-            SelectSelector(
-                SelectSelectorConfig(
-                    options=TARIFFS, translation_key=CONF_TARIFF, mode=SelectSelectorMode.DROPDOWN
-                )
+        # Tibber's prices are all-in already; others default to the Dutch template.
+        tariff = TARIFF_ALL_IN if source == PRICE_SOURCE_TIBBER else TARIFF_NL
+        if options.get(CONF_PRICE_SOURCE) == source:
+            tariff = options.get(CONF_TARIFF, tariff)
+        fields[vol.Required(CONF_TARIFF, default=tariff)] = SelectSelector(
+            SelectSelectorConfig(
+                options=TARIFFS, translation_key=CONF_TARIFF, mode=SelectSelectorMode.DROPDOWN
             )
         )
         return self.async_show_form(
@@ -232,6 +237,8 @@ class HemsOptionsFlow(OptionsFlow):
                 return {"base": "invalid_prices"}, placeholders
             return {}, placeholders
         domain, action = PRICE_ACTIONS[source]
+        if source != PRICE_SOURCE_TIBBER and not user_input.get(CONF_PRICE_CONFIG_ENTRY):
+            return {CONF_PRICE_CONFIG_ENTRY: "entry_required"}, placeholders
         if not self.hass.services.has_service(domain, action):
             placeholders["action"] = f"{domain}.{action}"
             return {"base": "action_missing"}, placeholders

@@ -32,6 +32,7 @@ from custom_components.hems.const import (
     CONF_TARIFF,
     DOMAIN,
 )
+from custom_components.hems.schema import vol
 
 SAMPLES = Path(__file__).resolve().parents[1] / "core" / "tariffs" / "samples"
 
@@ -220,3 +221,28 @@ async def test_energyzero_asks_for_its_entry(hass: HomeAssistant) -> None:
         result["flow_id"], {CONF_PRICE_CONFIG_ENTRY: "ez", CONF_TARIFF: "be_flanders"}
     )
     assert _keys(result) == [CONF_SUPPLIER_FEE, CONF_FEED_IN_FEE]
+
+
+async def test_tibber_defaults_to_all_in_and_an_entry_is_asked_for_not_required(
+    hass: HomeAssistant,
+) -> None:
+    """Tibber prices are all-in; the entry field is optional in the schema (2025.4's frontend
+    draws nothing for a required config_entry selector) and checked instead."""
+    _register_action(hass, "tibber", "get_prices")
+    _register_action(hass, "energyzero", "get_energy_prices")
+    entry = await _loaded(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_SOURCE: "tibber"}
+    )
+    assert result["data_schema"]({})[CONF_TARIFF] == "all_in"
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_SOURCE: "energyzero"}
+    )
+    field = next(k for k in result["data_schema"].schema if str(k) == CONF_PRICE_CONFIG_ENTRY)
+    assert isinstance(field, vol.Optional) and not isinstance(field, vol.Required)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_TARIFF: "nl_dynamic"}
+    )
+    assert result["errors"] == {CONF_PRICE_CONFIG_ENTRY: "entry_required"}
