@@ -12,6 +12,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     ConfigEntrySelector,
     ConfigEntrySelectorConfig,
@@ -113,17 +114,25 @@ class HemsOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Household history sensor, price source and PV forecast sources."""
+        # HEMS's own sensors (forecasts, car counters) are energy sensors too: never a source.
+        # The selector neither offers nor accepts them.
+        own = [
+            e.entity_id for e in er.async_get(self.hass).entities.values() if e.platform == DOMAIN
+        ]
         if user_input is not None:
             self._answers = dict(user_input)
             if user_input.get(CONF_PRICE_SOURCE, PRICE_SOURCE_NONE) == PRICE_SOURCE_NONE:
                 return self.async_create_entry(data=self._answers)
             return await self.async_step_prices()
         options = self.config_entry.options
+        energy = EntitySelector(
+            EntitySelectorConfig(
+                domain="sensor", device_class=SensorDeviceClass.ENERGY, exclude_entities=own
+            )
+        )
         fields: dict[Any, Any] = {
             vol.Optional(CONF_LOAD_ENERGY_ENTITY, **self._suggested(CONF_LOAD_ENERGY_ENTITY)): (
-                EntitySelector(
-                    EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
-                )
+                energy
             ),
             vol.Required(
                 CONF_PRICE_SOURCE, default=options.get(CONF_PRICE_SOURCE, PRICE_SOURCE_NONE)
@@ -152,9 +161,7 @@ class HemsOptionsFlow(OptionsFlow):
                 )
             ] = SelectSelector(SelectSelectorConfig(options=planes, multiple=True))
         fields[vol.Optional(CONF_PV_ENERGY_ENTITY, **self._suggested(CONF_PV_ENERGY_ENTITY))] = (
-            EntitySelector(
-                EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.ENERGY)
-            )
+            energy
         )
         fields[vol.Optional(CONF_PV_KWP, **self._suggested(CONF_PV_KWP))] = NumberSelector(
             NumberSelectorConfig(min=0, max=1000, step=0.1, unit_of_measurement="kWp")

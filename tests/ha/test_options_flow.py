@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hems.const import (
@@ -246,3 +247,19 @@ async def test_tibber_defaults_to_all_in_and_an_entry_is_asked_for_not_required(
         result["flow_id"], {CONF_TARIFF: "nl_dynamic"}
     )
     assert result["errors"] == {CONF_PRICE_CONFIG_ENTRY: "entry_required"}
+
+
+async def test_hems_own_sensors_are_not_offered_and_are_refused(hass: HomeAssistant) -> None:
+    entry = await _loaded(hass)
+    own = "sensor.home_load_forecast_next_24_h"
+    assert hass.states.get(own) is not None
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    field = next(k for k in result["data_schema"].schema if str(k) == CONF_LOAD_ENERGY_ENTITY)
+    selector = result["data_schema"].schema[field]
+    assert own in selector.config["exclude_entities"]
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {CONF_LOAD_ENERGY_ENTITY: own, CONF_PRICE_SOURCE: "none", CONF_PV_TILT: 35,
+             CONF_PV_AZIMUTH: 180},
+        )  # fmt: skip
