@@ -178,6 +178,8 @@ class HemsForecastSensor(
     _attr_device_class = SensorDeviceClass.ENERGY
     _attr_native_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
     _attr_suggested_display_precision = 1
+    # The series stay on the state for templates, out of the recorder (hems.get_forecast has them).
+    _unrecorded_attributes = frozenset({"p10", "p50", "p90", "sources", "notes"})
 
     def __init__(
         self,
@@ -214,6 +216,8 @@ class HemsPriceSensor(HemsEntity, CoordinatorEntity[HemsPriceCoordinator], Senso
     """
 
     _attr_state_class = SensorStateClass.MEASUREMENT
+    # 192 prices and flags per state would bloat the recorder; hems.get_prices serves them.
+    _unrecorded_attributes = frozenset({"prices", "known"})
     _attr_suggested_display_precision = 4
 
     def __init__(

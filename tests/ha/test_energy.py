@@ -56,3 +56,23 @@ async def test_energy_dashboard_accepts_the_car_as_a_battery(
     assert result["energy_sources"] == [[]], result
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_forecast_series_stay_out_of_the_recorder(
+    recorder_mock: Any, hass: HomeAssistant, mock_config_entry: Any
+) -> None:
+    from homeassistant.components.recorder import get_instance, history
+
+    start = dt_util.utcnow()
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    entity_id = "sensor.home_load_forecast_next_24_h"
+    assert "p50" in hass.states.get(entity_id).attributes  # on the state, for templates
+    await async_wait_recording_done(hass)
+    states = await get_instance(hass).async_add_executor_job(
+        lambda: history.get_significant_states(hass, start, entity_ids=[entity_id])
+    )
+    recorded = states[entity_id][-1].attributes
+    assert "p50" not in recorded and "p10" not in recorded
+    assert recorded["unit_of_measurement"] == "kWh"
