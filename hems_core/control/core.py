@@ -433,7 +433,10 @@ class ControlCore:
         newer = self.plan is None or seq > self.plan.seq
         if not newer or (seq != self._seq and usable):
             return False
-        self.plan = ActivePlan.of(seq, plan, now, self._request_soc)
+        pt = self.site.peak_tariff
+        self.plan = ActivePlan.of(
+            seq, plan, now, self._request_soc, pt.tz if pt is not None else self.tz
+        )
         self._retry_at_s = None
         return True
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -112,17 +113,33 @@ class ActivePlan:
     accepted_at: datetime
     edges: list[float] = field(default_factory=list)
     _soc0: dict[str, float] = field(default_factory=dict)
+    #: Index into ``plan.month_peak_kw`` per step: the plan holds one budget per calendar month
+    #: its horizon touches, not one per step.
+    _month_slot: list[int] = field(default_factory=list)
 
     @classmethod
     def of(
-        cls, seq: int, plan: Plan, accepted_at: datetime, soc_now: dict[str, float]
+        cls,
+        seq: int,
+        plan: Plan,
+        accepted_at: datetime,
+        soc_now: dict[str, float],
+        month_tz: str = "UTC",
     ) -> ActivePlan:
-        """Index ``plan``; ``soc_now`` is each asset's SoC when the plan was requested."""
+        """Index ``plan``; ``soc_now`` is each asset's SoC when the plan was requested.
+
+        ``month_tz`` is the capacity tariff's time zone, where its months begin.
+        """
         starts = [datetime.fromisoformat(s).timestamp() for s in plan.step_start]
         if not starts:
             raise ControlError("a plan without steps cannot be applied")
         last = starts[-1] + plan.dt_h[-1] * 3600.0
-        return cls(seq, plan, accepted_at, [*starts, last], dict(soc_now))
+        zone = ZoneInfo(month_tz)
+        months = [datetime.fromtimestamp(t, zone) for t in starts]
+        top = max(0, len(plan.month_peak_kw) - 1)
+        first = months[0].year * 12 + months[0].month
+        slot = [min(top, max(0, m.year * 12 + m.month - first)) for m in months]
+        return cls(seq, plan, accepted_at, [*starts, last], dict(soc_now), slot)
 
     @property
     def end_s(self) -> float:
@@ -142,7 +159,9 @@ class ActivePlan:
 
     def month_peak_kw(self, k: int) -> float:
         """The peak budget the plan allows for step ``k``'s quarter."""
-        return self.plan.month_peak_kw[k] if self.plan.month_peak_kw else math.inf
+        if not self.plan.month_peak_kw:
+            return math.inf
+        return self.plan.month_peak_kw[self._month_slot[k]]
 
     def pv_limit_w(self, k: int) -> float | None:
         """Planned inverter limit (W) when the plan curtails PV in step ``k``, else None."""
