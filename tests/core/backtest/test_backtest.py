@@ -113,7 +113,15 @@ def test_dask_fleet_matches_the_serial_run() -> None:
     dask = run_fleet(NL, 3, engine="dask", workers=1, **kw)
     serial = run_fleet(NL, 3, engine="serial", **kw)
     assert dask["fleet"]["workers"] == 1 and dask["homes"] == 3
-    assert dask["controllers"] == serial["controllers"]  # same seeded homes, same answers
+
+    # Same seeded homes, same answers; plan times are wall-clock (0.01 vs 0.02 ms under load).
+    def kpis(res: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: {k: v for k, v in row.items() if not k.startswith("plan_ms")}
+            for name, row in res["controllers"].items()
+        }
+
+    assert kpis(dask) == kpis(serial)
     # the homes really differ: a fleet of one home has another mean
     one = run_fleet(NL, 1, engine="serial", seed=7, **kw)
     assert one["controllers"]["dumb"]["total_cost"] != serial["controllers"]["dumb"]["total_cost"]
