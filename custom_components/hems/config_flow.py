@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, cast
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
@@ -30,9 +32,11 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
-from hems_core.tariffs import PriceDataError, compose, parse_prices
+from hems_core.tariffs import PriceDataError, be_flanders, compose, parse_prices
+from hems_core.tariffs.composition import flanders_areas
 
 from .const import (
+    CONF_FLUVIUS_AREA,
     CONF_LOAD_ENERGY_ENTITY,
     CONF_PRICE_AREA,
     CONF_PRICE_CONFIG_ENTRY,
@@ -57,6 +61,7 @@ from .const import (
     PRICE_SOURCES,
     SOLCAST_DOMAIN,
     TARIFF_ALL_IN,
+    TARIFF_BE,
     TARIFF_FIELDS,
     TARIFF_NL,
     TARIFFS,
@@ -231,11 +236,18 @@ class HemsOptionsFlow(OptionsFlow):
                 return {CONF_PRICE_ENTITY: "entity_not_found"}, placeholders
             tz = dt_util.get_default_time_zone()
             settings = PriceSettings(source=source, tariff=str(user_input[CONF_TARIFF]))
+            # Flanders' area comes on the next step (and is checked there); this check is
+            # about taxes added twice, for which any network charge will do.
+            template = (
+                partial(be_flanders, network_per_kwh=0.0)
+                if settings.tariff == TARIFF_BE
+                else settings.tariff_source()
+            )
 
             def check() -> None:
                 # Parse now, and compose once: an all-in source under a template that adds VAT
                 # or tax again is refused here rather than failing every refresh later.
-                compose(parse_prices(state.as_dict(), tz=tz), settings.tariff_source(), tz)
+                compose(parse_prices(state.as_dict(), tz=tz), template, tz)
 
             try:
                 await self.hass.async_add_executor_job(check)
@@ -252,21 +264,55 @@ class HemsOptionsFlow(OptionsFlow):
         return {}, placeholders
 
     async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """The few numbers of the chosen template (currency per kWh, before VAT)."""
+        """The few numbers of the chosen template (currency per kWh, before VAT).
+
+        Flanders also needs the Fluvius area; an area whose network charge is not in the data
+        file is refused here, with why, instead of failing every refresh later.
+        """
         tariff = str(self._answers[CONF_TARIFF])
+        errors: dict[str, str] = {}
+        placeholders = {"tariff": tariff, "reason": ""}
         if user_input is not None:
-            self._answers.update(user_input)
-            return self.async_create_entry(data=self._answers)
-        options = self.config_entry.options
+            settings = PriceSettings.from_options({**self._answers, **user_input})
+            year = dt_util.now().year
+            try:
+                assert settings is not None  # a price source led here
+                # Every template with parameters is built per year (only those come here).
+                source = cast(Callable[[int], object], settings.tariff_source())
+                await self.hass.async_add_executor_job(source, year)
+            except PriceDataError as err:
+                placeholders["reason"] = str(err)
+                key, code = (
+                    (CONF_FLUVIUS_AREA, "area_unpriced")
+                    if tariff == TARIFF_BE
+                    else ("base", "tariff_unpriced")
+                )
+                errors[key] = code
+            else:
+                self._answers.update(user_input)
+                return self.async_create_entry(data=self._answers)
+        # Shown again after an error: keep what the user just chose.
+        current = {**self.config_entry.options, **(user_input or {})}
+        fields: dict[Any, Any] = {}
+        if tariff == TARIFF_BE:
+            area = current.get(CONF_FLUVIUS_AREA)
+            fields[
+                vol.Required(CONF_FLUVIUS_AREA, **({} if area is None else {"default": area}))
+            ] = SelectSelector(
+                SelectSelectorConfig(
+                    options=list(flanders_areas()),
+                    translation_key=CONF_FLUVIUS_AREA,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            )
         number = NumberSelector(
             NumberSelectorConfig(min=-1, max=5, step="any", mode=NumberSelectorMode.BOX)
         )
-        fields = {
-            vol.Required(key, default=float(options.get(key, 0.0))): number
-            for key in TARIFF_FIELDS[tariff]
-        }
+        for key in TARIFF_FIELDS[tariff]:
+            fields[vol.Required(key, default=float(current.get(key, 0.0)))] = number
         return self.async_show_form(
             step_id="tariff",
             data_schema=vol.Schema(fields),
-            description_placeholders={"tariff": tariff},
+            errors=errors,
+            description_placeholders=placeholders,
         )

@@ -62,6 +62,8 @@ CONF_FEED_IN_FEE: Final = "feed_in_fee"
 CONF_FEED_IN_COMPENSATION: Final = "feed_in_compensation"
 CONF_GRID_FEE: Final = "grid_fee"
 CONF_FEED_IN_TARIFF: Final = "feed_in_tariff"
+CONF_FLUVIUS_AREA: Final = "fluvius_area"
+"""Flanders: the Fluvius network area, which sets the network kWh charge and capacity tariff."""
 
 PRICE_SOURCE_NONE: Final = "none"
 PRICE_SOURCE_ENTITY: Final = "entity"

@@ -36,6 +36,7 @@ from .const import (
     CONF_FEED_IN_COMPENSATION,
     CONF_FEED_IN_FEE,
     CONF_FEED_IN_TARIFF,
+    CONF_FLUVIUS_AREA,
     CONF_GRID_FEE,
     CONF_PRICE_AREA,
     CONF_PRICE_CONFIG_ENTRY,
@@ -65,6 +66,7 @@ class PriceSettings:
     area: str | None = None
     tariff: str = TARIFF_ALL_IN
     params: Mapping[str, float] = field(default_factory=dict)
+    fluvius_area: str | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> PriceSettings | None:
@@ -81,6 +83,7 @@ class PriceSettings:
             area=(str(options.get(CONF_PRICE_AREA) or "").strip() or None),
             tariff=tariff,
             params=params,
+            fluvius_area=options.get(CONF_FLUVIUS_AREA) or None,
         )
 
     def tariff_source(self) -> TariffSource:
@@ -95,8 +98,19 @@ class PriceSettings:
                 feed_in_compensation=p.get(CONF_FEED_IN_COMPENSATION, 0.0),
             )
         if self.tariff == TARIFF_BE:
+            if self.fluvius_area is None:
+                # Entries saved before the area field existed: a clear reason (shown in the
+                # repair issue and the sensors' problem), never a guessed network charge.
+                raise PriceDataError(
+                    "tariff",
+                    "no Fluvius network area is chosen for the Flemish tariff: pick it in the "
+                    "HEMS options (Configure, price source and tariff)",
+                )
             return partial(
-                be_flanders, supplier_markup=fee, injection_fee=p.get(CONF_FEED_IN_FEE, 0.0)
+                be_flanders,
+                area=self.fluvius_area,
+                supplier_markup=fee,
+                injection_fee=p.get(CONF_FEED_IN_FEE, 0.0),
             )
         if self.tariff == TARIFF_SE:
             return partial(se, supplier_markup=fee, grid_per_kwh=p.get(CONF_GRID_FEE, 0.0))

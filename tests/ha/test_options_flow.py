@@ -16,6 +16,7 @@ from custom_components.hems.const import (
     CONF_FEED_IN_COMPENSATION,
     CONF_FEED_IN_FEE,
     CONF_FEED_IN_TARIFF,
+    CONF_FLUVIUS_AREA,
     CONF_GRID_FEE,
     CONF_LOAD_ENERGY_ENTITY,
     CONF_PRICE_AREA,
@@ -135,6 +136,13 @@ async def test_price_entity_checked_then_all_in_saved(hass: HomeAssistant) -> No
     )
     assert result["errors"] == {"base": "invalid_prices"}
     assert "would add them again" in result["description_placeholders"]["reason"]
+    # The same under the Flemish template: still the double-tax reason, not a missing area
+    # (the area is asked on the next step).
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_ENTITY: frank["entity_id"], CONF_TARIFF: "be_flanders"}
+    )
+    assert result["errors"] == {"base": "invalid_prices"}
+    assert "would add them again" in result["description_placeholders"]["reason"]
 
     # A real ENTSO-E sensor, read in the site's zone: accepted; all-in needs no parameters.
     sample = json.loads((SAMPLES / "entsoe_custom_NL_2026-10-25.json").read_text())
@@ -169,7 +177,7 @@ async def test_nordpool_action_missing_then_nl_tariff(hass: HomeAssistant) -> No
     result = await hass.config_entries.options.async_configure(result["flow_id"], prices)
     assert result["step_id"] == "tariff"
     assert _keys(result) == [CONF_SUPPLIER_FEE, CONF_FEED_IN_FEE, CONF_FEED_IN_COMPENSATION]
-    assert result["description_placeholders"] == {"tariff": "nl_dynamic"}
+    assert result["description_placeholders"]["tariff"] == "nl_dynamic"
     fees = {CONF_SUPPLIER_FEE: 0.0218, CONF_FEED_IN_FEE: 0.0115, CONF_FEED_IN_COMPENSATION: 0.01}
     result = await hass.config_entries.options.async_configure(result["flow_id"], fees)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -221,7 +229,41 @@ async def test_energyzero_asks_for_its_entry(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_PRICE_CONFIG_ENTRY: "ez", CONF_TARIFF: "be_flanders"}
     )
-    assert _keys(result) == [CONF_SUPPLIER_FEE, CONF_FEED_IN_FEE]
+    # Flanders: the Fluvius area first, offered from the data file's eight areas.
+    assert _keys(result) == [CONF_FLUVIUS_AREA, CONF_SUPPLIER_FEE, CONF_FEED_IN_FEE]
+    area_field = result["data_schema"].schema[CONF_FLUVIUS_AREA]
+    assert area_field.config["options"] == [
+        "antwerpen", "halle_vilvoorde", "imewo", "kempen",
+        "limburg", "midden_vlaanderen", "west", "zenne_dijle",
+    ]  # fmt: skip
+    assert area_field.config["translation_key"] == CONF_FLUVIUS_AREA
+    fees = {CONF_SUPPLIER_FEE: 0.015, CONF_FEED_IN_FEE: 0.012}
+    # An area whose kWh network charge the data file lacks: refused on the field, choice kept.
+    for unpriced in ("limburg", "west", "zenne_dijle"):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_FLUVIUS_AREA: unpriced, **fees}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {CONF_FLUVIUS_AREA: "area_unpriced"}
+        assert unpriced in result["description_placeholders"]["reason"]
+        assert result["data_schema"]({})[CONF_FLUVIUS_AREA] == unpriced
+        assert result["data_schema"]({})[CONF_SUPPLIER_FEE] == 0.015
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_FLUVIUS_AREA: "antwerpen", **fees}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the options update reloads the site
+    assert result["data"][CONF_FLUVIUS_AREA] == "antwerpen"
+    assert entry.options[CONF_FLUVIUS_AREA] == "antwerpen"
+    # Opened again: the stored area is the default.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_SOURCE: "energyzero"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_CONFIG_ENTRY: "ez", CONF_TARIFF: "be_flanders"}
+    )
+    assert result["data_schema"]({})[CONF_FLUVIUS_AREA] == "antwerpen"
 
 
 async def test_tibber_defaults_to_all_in_and_an_entry_is_asked_for_not_required(

@@ -48,8 +48,8 @@ def _payload(day: datetime, value: float) -> dict[str, Any]:
     [
         ("nl_dynamic", {"supplier_fee": 0.02, "feed_in_fee": 0.01, "feed_in_compensation": 0.03},
          partial(nl_dynamic, purchase_fee=0.02, feed_in_fee=0.01, feed_in_compensation=0.03)),
-        ("be_flanders", {"supplier_fee": 0.015, "feed_in_fee": 0.012},
-         partial(be_flanders, supplier_markup=0.015, injection_fee=0.012)),
+        ("be_flanders", {"supplier_fee": 0.015, "feed_in_fee": 0.012, "fluvius_area": "imewo"},
+         partial(be_flanders, area="imewo", supplier_markup=0.015, injection_fee=0.012)),
         ("se", {"supplier_fee": 0.05, "grid_fee": 0.25},
          partial(se, supplier_markup=0.05, grid_per_kwh=0.25)),
         ("de", {"supplier_fee": 0.02, "grid_fee": 0.09, "feed_in_tariff": 0.08},
@@ -63,17 +63,38 @@ def test_options_pick_the_library_template(
     settings = PriceSettings.from_options({"price_source": "entity", "tariff": tariff, **options})
     assert settings is not None
     spot = _spot(datetime(2026, 12, 31, 20, tzinfo=TZ), 32)  # across New Year
-    if tariff == "be_flanders":
-        # Without a Fluvius area the network kWh charge is unknown: an error, never a zero,
-        # in the glue as in the library (the options need an area field to price Flanders).
-        for source in (settings.tariff_source(), reference):
-            with pytest.raises(PriceDataError, match="Fluvius area"):
-                compose(spot, source, TZ)
-        return
     got = compose(spot, settings.tariff_source(), TZ)
     want = compose(spot, reference, TZ)
     np.testing.assert_allclose(got.import_price, want.import_price)
     np.testing.assert_allclose(got.export_price, want.export_price)
+
+
+def test_flanders_prices_with_an_area_and_a_clear_error_without() -> None:
+    """The area reaches the library: a real all-in price (network charge, levies, VAT) with it;
+    an entry saved before the area field existed gets a reason naming the options, no price."""
+    options = {"price_source": "entity", "tariff": "be_flanders", "supplier_fee": 0.0}
+    payload = Payload(_payload(NOW, 0.1))
+    imewo = PriceSettings.from_options({**options, "fluvius_area": "imewo"})
+    antwerpen = PriceSettings.from_options({**options, "fluvius_area": "antwerpen"})
+    assert imewo is not None and antwerpen is not None
+    got = build_prices([payload], imewo, now=NOW, tz=TZ).prices
+    assert got.tariff == "be_flanders_imewo_2026"
+    # Spot 0.10 + Imewo's 0.0522864 + June 2026 levies (0.04748 + 0.0019261 + 0.01492), + 6 %.
+    want = (0.1 + 0.0522864 + 0.04748 + 0.0019261 + 0.01492) * 1.06
+    assert got.import_price[0] == pytest.approx(want)
+    other = build_prices([payload], antwerpen, now=NOW, tz=TZ).prices
+    assert got.import_price[0] - other.import_price[0] == pytest.approx(
+        (0.0522864 - 0.0505027) * 1.06
+    )
+    missing = PriceSettings.from_options(options)
+    assert missing is not None
+    with pytest.raises(PriceDataError, match="no Fluvius network area.*HEMS options"):
+        build_prices([payload], missing, now=NOW, tz=TZ)
+    # An area without a kWh charge in the data file: an error, never a zero network charge.
+    limburg = PriceSettings.from_options({**options, "fluvius_area": "limburg"})
+    assert limburg is not None
+    with pytest.raises(PriceDataError, match="limburg"):
+        build_prices([payload], limburg, now=NOW, tz=TZ)
 
 
 def test_no_source_means_no_settings() -> None:

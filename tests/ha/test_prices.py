@@ -33,6 +33,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.hems.const import (
     CONF_FEED_IN_COMPENSATION,
     CONF_FEED_IN_FEE,
+    CONF_FLUVIUS_AREA,
     CONF_GRID_FEE,
     CONF_PRICE_AREA,
     CONF_PRICE_CONFIG_ENTRY,
@@ -407,6 +408,38 @@ async def test_missing_source_leaves_site_up(hass: HomeAssistant) -> None:
     assert hass.states.get("sensor.home_status") is not None
     # Home Assistant is running in tests, so the user is told in Repairs as well.
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"price_feed_{entry.entry_id}") is not None
+
+
+async def test_flemish_entry_without_area_is_a_repair_then_priced_once_chosen(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A Belgian entry saved before the Fluvius area field: the site loads, the price sensors
+    are unavailable and Repairs says what to choose; with the area stored, a real price."""
+    await _at(hass, freezer, "Europe/Brussels", "2026-06-10T09:00:00+02:00")
+    entity_id = "sensor.nordpool_kwh_be_eur"
+    hass.states.async_set(entity_id, "0.1", _flat(0.1))
+    options = {
+        CONF_PRICE_SOURCE: "entity",
+        CONF_PRICE_ENTITY: entity_id,
+        CONF_TARIFF: "be_flanders",
+        CONF_SUPPLIER_FEE: 0.0,
+        CONF_FEED_IN_FEE: 0.0,
+    }
+    entry = _entry(**options)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(IMPORT).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"price_feed_{entry.entry_id}")
+    assert issue is not None
+    reason = issue.translation_placeholders["reason"]  # type: ignore[index]
+    assert "no Fluvius network area" in reason and "HEMS options" in reason
+
+    hass.config_entries.async_update_entry(entry, options={**options, CONF_FLUVIUS_AREA: "kempen"})
+    await hass.async_block_till_done(wait_background_tasks=True)  # the update reloads the site
+    # Spot + Kempen's network charge + June 2026 levies, + 6 % VAT.
+    want = (0.1 + 0.0598 + 0.04748 + 0.0019261 + 0.01492) * 1.06
+    assert float(hass.states.get(IMPORT).state) == pytest.approx(want, abs=1e-4)  # type: ignore[union-attr]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"price_feed_{entry.entry_id}") is None
 
 
 async def test_failing_action_is_a_feed_problem(hass: HomeAssistant) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.hems.const import PRICE_SOURCES, TARIFF_FIELDS, TARIFFS
+from custom_components.hems.const import CONF_FLUVIUS_AREA, PRICE_SOURCES, TARIFF_FIELDS, TARIFFS
+from hems_core.tariffs.composition import flanders_areas
 
 ROOT = Path(__file__).resolve().parents[2] / "custom_components" / "hems"
 LANGUAGES = ("en", "nl", "de", "sv")
@@ -38,7 +39,8 @@ def test_strings_are_complete_and_url_free(lang: str) -> None:
         assert set(step["data"]) == set(step["data_description"])
     assert set(t["selector"]["price_source"]["options"]) == set(PRICE_SOURCES)
     assert set(t["selector"]["tariff"]["options"]) == set(TARIFFS)
-    fields = {f for keys in TARIFF_FIELDS.values() for f in keys}
+    fields = {f for keys in TARIFF_FIELDS.values() for f in keys} | {CONF_FLUVIUS_AREA}
+    assert set(t["selector"][CONF_FLUVIUS_AREA]["options"]) == set(flanders_areas())
     assert set(t["options"]["step"]["tariff"]["data"]) == fields
     assert "http" not in json.dumps(t)
     assert "{reason}" in t["options"]["error"]["invalid_prices"]
