@@ -125,8 +125,8 @@ def _get(data: dict[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
-def load_scenario(path: str | Path, *, hours: float | None = None) -> Scenario:
-    """Load ``scenario.yaml`` (or the folder holding it); ``hours`` overrides its window."""
+def read_scenario_yaml(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """Read ``scenario.yaml`` (or the folder holding it) as a mapping; errors name the file."""
     path = Path(path)
     if path.is_dir():
         path = path / "scenario.yaml"
@@ -136,6 +136,12 @@ def load_scenario(path: str | Path, *, hours: float | None = None) -> Scenario:
         raise ScenarioError(f"{path}: {err}") from err
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected a mapping at the top level")
+    return path, data
+
+
+def load_scenario(path: str | Path, *, hours: float | None = None) -> Scenario:
+    """Load ``scenario.yaml`` (or the folder holding it); ``hours`` overrides its window."""
+    path, data = read_scenario_yaml(path)
     where = str(path)
     try:
         tz = ZoneInfo(str(_get(data, "timezone", where)))

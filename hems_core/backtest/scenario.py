@@ -19,15 +19,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+# ScenarioError is re-exported: one error class for every scenario format.
+from ..scenario import ScenarioError as ScenarioError
+from ..scenario import read_scenario_yaml
 from ..timegrid import STEP_S
 
 FloatArray = npt.NDArray[np.float64]
-
-
-class ScenarioError(ValueError):
-    """A scenario file is missing, malformed or inconsistent (the message names the field)."""
 
 
 @dataclass(frozen=True)
@@ -239,15 +237,7 @@ def _prices(
 
 def load_scenario(path: str | Path) -> Scenario:
     """Load ``scenario.yaml`` (or the folder holding it)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "scenario.yaml"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ScenarioError(f"{path}: {err}") from err
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping at the top level")
+    path, data = read_scenario_yaml(path)
     where = str(path)
     folder = path.parent
     tz = str(_get(data, "timezone", where))
