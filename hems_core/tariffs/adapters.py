@@ -485,8 +485,11 @@ def _anchor_day(ctx: _Ctx, tz: tzinfo) -> date:
         return ctx.updated.astimezone(tz).date()
     if ctx.opts.now is not None:
         return ctx.opts.now.astimezone(tz).date()
+    # Said without a command-line flag: the same reason reaches the Home Assistant form.
     raise PriceDataError(
-        "format", "a flat price list needs the local date it belongs to (--date YYYY-MM-DD)"
+        "format",
+        "a flat price list carries no date: give the local day it belongs to, or the whole "
+        "state object with its last_updated time",
     )
 
 
@@ -645,20 +648,25 @@ def _unwrap(payload: object, opts: ParseOptions) -> _Ctx:
         entity = str(d.get("entity_id", "")).lower()
         u = attrs.get("unit_of_measurement")
         unit = str(u) if isinstance(u, str) and "/" in u else None
-        lu = d.get("last_updated") or d.get("last_changed")
-        if lu is not None:
-            try:
-                updated = _Clock(None)(lu, "last_updated")
-            except PriceDataError:
-                updated = None
+        updated = _state_time(d.get("last_updated") or d.get("last_changed"))
         d = attrs
-    return _Ctx(
-        data=d,
-        opts=opts,
-        unit=unit,
-        updated=None if updated is None else datetime.fromtimestamp(updated, tz=UTC),
-        entity=entity,
-    )
+    return _Ctx(data=d, opts=opts, unit=unit, updated=updated, entity=entity)
+
+
+def _state_time(x: object) -> datetime | None:
+    """A state's ``last_updated``, or ``None`` if it is no aware time.
+
+    Only its local date is used (the day of a flat list), so sub-second parts are fine: Home
+    Assistant's timestamps carry microseconds, which the price-time parser rightly refuses.
+    """
+    if isinstance(x, str):
+        try:
+            x = datetime.fromisoformat(x.strip())
+        except ValueError:
+            return None
+    if not isinstance(x, datetime) or x.utcoffset() is None:
+        return None
+    return x.astimezone(UTC)
 
 
 def detect_format(payload: object) -> str:

@@ -310,8 +310,40 @@ def test_flat_tomorrow_coarser_than_today_is_partial() -> None:
 def test_flat_needs_zone_and_day() -> None:
     with pytest.raises(PriceDataError, match="time zone"):
         parse_prices([0.1] * 96, day=date(2026, 6, 1))
-    with pytest.raises(PriceDataError, match="--date"):
+    with pytest.raises(PriceDataError, match="carries no date") as err:
         parse_prices([0.1] * 96, tz="Europe/Amsterdam")
+    assert "--" not in str(err.value)  # the reason is shown in Home Assistant's form too
+
+
+@pytest.mark.parametrize(
+    "last_updated",
+    [
+        "2026-06-09T22:00:00.123456+00:00",  # HA's own isoformat: microseconds
+        "2026-06-10T21:59:59.999999+00:00",
+        datetime(2026, 6, 10, 7, 3, 12, 345678, tzinfo=UTC),
+    ],
+)
+def test_flat_state_dated_by_last_updated_with_microseconds(last_updated: object) -> None:
+    """A Nord Pool custom state with plain today/tomorrow lists takes its day from
+    last_updated, which in Home Assistant is never on a whole second."""
+    state = {
+        "entity_id": "sensor.nordpool_kwh_nl_eur",
+        "state": "0.1",
+        "last_updated": last_updated,
+        "attributes": {"today": [0.1] * 24, "tomorrow": [0.2] * 24, "currency": "EUR"},
+    }
+    s = parse_prices(state, tz="Europe/Amsterdam")
+    assert s.start == datetime(2026, 6, 9, 22, tzinfo=UTC)  # 10 June, local midnight
+    assert len(s) == 192
+
+
+def test_flat_state_with_an_unusable_last_updated_needs_a_day() -> None:
+    for bad in ("yesterday", "2026-06-10T07:00:00", 12345):
+        state = {"state": "0.1", "last_updated": bad, "attributes": {"today": [0.1] * 24}}
+        with pytest.raises(PriceDataError, match="carries no date"):
+            parse_prices(state, tz="Europe/Amsterdam")
+        s = parse_prices(state, tz="Europe/Amsterdam", day=date(2026, 6, 10))
+        assert s.start == datetime(2026, 6, 9, 22, tzinfo=UTC)
 
 
 # -- validation errors --------------------------------------------------------------------------
