@@ -43,6 +43,8 @@ class HemsRuntimeData:
     pv: HemsPvCoordinator
     prices: HemsPriceCoordinator | None = None
     control: HemsControl | None = None
+    #: The site's device in the registry: the cars' devices hang off it.
+    site_device_id: str = ""
 
     @property
     def status(self) -> str:
@@ -97,16 +99,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
             ) from err
         entry.async_on_unload(control.async_stop)
         _feed_forecast(hass, control, forecast, pv, prices, entry)
-    entry.runtime_data = HemsRuntimeData(
-        site_name=entry.data[CONF_SITE_NAME],
-        core_version=CORE_VERSION,
-        forecast=forecast,
-        pv=pv,
-        prices=prices,
-        control=control,
-    )
-    # The site device first: the cars' devices hang off it (via_device).
-    dr.async_get(hass).async_get_or_create(
+    # The site device first: the cars' devices hang off it.
+    site_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
@@ -114,6 +108,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
         model="Energy management",
         sw_version=CORE_VERSION,
         entry_type=dr.DeviceEntryType.SERVICE,
+    )
+    entry.runtime_data = HemsRuntimeData(
+        site_name=entry.data[CONF_SITE_NAME],
+        core_version=CORE_VERSION,
+        forecast=forecast,
+        pv=pv,
+        prices=prices,
+        control=control,
+        site_device_id=site_device.id,
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from . import HemsConfigEntry
 from .const import DOMAIN
+
+#: Home Assistant 2026.10 links a child device by the parent's device id (``via_device`` is
+#: deprecated, removed in 2027.8); older versions only know ``via_device`` (identifiers).
+_VIA_DEVICE_ID = "via_device_id" in (DeviceInfo.__required_keys__ | DeviceInfo.__optional_keys__)
 
 
 class HemsEntity(Entity):
@@ -39,13 +45,18 @@ class HemsCarEntity(Entity):
         self._entry = entry
         self._car = car
         self._attr_unique_id = f"{entry.entry_id}_{car}_{key}"
-        self._attr_device_info = DeviceInfo(
+        info = DeviceInfo(
             identifiers={(DOMAIN, f"{entry.entry_id}_{car}")},
             name=car,
             manufacturer="HEMS",
             model="Car and wallbox",
-            via_device=(DOMAIN, entry.entry_id),
         )
+        link = cast(dict[str, Any], info)
+        if _VIA_DEVICE_ID:
+            link["via_device_id"] = entry.runtime_data.site_device_id
+        else:
+            link["via_device"] = (DOMAIN, entry.entry_id)
+        self._attr_device_info = info
 
     async def async_added_to_hass(self) -> None:
         """Follow the control loop."""
