@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
@@ -112,9 +112,15 @@ class HemsOptionsFlow(OptionsFlow):
         super().__init__()
         self._answers: dict[str, Any] = {}
 
-    def _suggested(self, key: str, default: Any = None) -> dict[str, Any]:
-        """Keep a previous answer as the form's suggestion (empty optional fields stay empty)."""
-        current = self.config_entry.options.get(key, default)
+    def _suggested(
+        self, key: str, default: Any = None, answers: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Keep a previous answer as the form's suggestion (empty optional fields stay empty).
+
+        ``answers``: what was just submitted and refused, which wins over the saved options so
+        the user can correct it instead of choosing it again.
+        """
+        current = (answers or {}).get(key, self.config_entry.options.get(key, default))
         return {} if current in (None, "", []) else {"description": {"suggested_value": current}}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -194,24 +200,32 @@ class HemsOptionsFlow(OptionsFlow):
         options = self.config_entry.options
         fields: dict[Any, Any] = {}
         if source == PRICE_SOURCE_ENTITY:
-            fields[vol.Required(CONF_PRICE_ENTITY, **self._suggested(CONF_PRICE_ENTITY))] = (
-                EntitySelector(EntitySelectorConfig(domain=["sensor", "event"]))
-            )
+            fields[
+                vol.Required(
+                    CONF_PRICE_ENTITY, **self._suggested(CONF_PRICE_ENTITY, answers=user_input)
+                )
+            ] = EntitySelector(EntitySelectorConfig(domain=["sensor", "event"]))
         elif source != PRICE_SOURCE_TIBBER:
             domain = PRICE_ACTIONS[source][0]
             # Optional + a check in _check_price_source: the 2025.4 frontend draws no dialog at
             # all for a *required* config_entry selector without a default.
             fields[
-                vol.Optional(CONF_PRICE_CONFIG_ENTRY, **self._suggested(CONF_PRICE_CONFIG_ENTRY))
+                vol.Optional(
+                    CONF_PRICE_CONFIG_ENTRY,
+                    **self._suggested(CONF_PRICE_CONFIG_ENTRY, answers=user_input),
+                )
             ] = ConfigEntrySelector(ConfigEntrySelectorConfig(integration=domain))
         if source in (PRICE_SOURCE_NORDPOOL, PRICE_SOURCE_TIBBER):
-            fields[vol.Optional(CONF_PRICE_AREA, **self._suggested(CONF_PRICE_AREA))] = (
-                TextSelector()
-            )
+            fields[
+                vol.Optional(
+                    CONF_PRICE_AREA, **self._suggested(CONF_PRICE_AREA, answers=user_input)
+                )
+            ] = TextSelector()
         # Tibber's prices are all-in already; others default to the Dutch template.
         tariff = TARIFF_ALL_IN if source == PRICE_SOURCE_TIBBER else TARIFF_NL
         if options.get(CONF_PRICE_SOURCE) == source:
             tariff = options.get(CONF_TARIFF, tariff)
+        tariff = (user_input or {}).get(CONF_TARIFF, tariff)
         fields[vol.Required(CONF_TARIFF, default=tariff)] = SelectSelector(
             SelectSelectorConfig(
                 options=TARIFFS, translation_key=CONF_TARIFF, mode=SelectSelectorMode.DROPDOWN

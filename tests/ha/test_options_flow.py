@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,9 @@ async def test_price_entity_checked_then_all_in_saved(hass: HomeAssistant) -> No
     )
     assert result["errors"] == {"base": "invalid_prices"}
     assert "unrecognised price payload" in result["description_placeholders"]["reason"]
+    # The refused choice stays in the form to be corrected, not wiped.
+    assert _suggestion(result, CONF_PRICE_ENTITY) == "sensor.temperature"
+    assert result["data_schema"]({CONF_PRICE_ENTITY: "sensor.x"})[CONF_TARIFF] == "all_in"
 
     # An all-in Frank Energie sensor under a template that adds VAT and tax: refused, with why.
     await hass.config.async_set_time_zone("Europe/Amsterdam")
@@ -159,6 +163,32 @@ async def test_price_entity_checked_then_all_in_saved(hass: HomeAssistant) -> No
         CONF_PV_TILT: 35,
         CONF_PV_AZIMUTH: 180,
     }
+
+
+async def test_flat_today_tomorrow_sensor_with_ha_timestamps_is_accepted(
+    hass: HomeAssistant,
+) -> None:
+    """A Nord Pool custom sensor with plain today/tomorrow lists: its day comes from
+    last_updated, which Home Assistant stamps with microseconds."""
+    await hass.config.async_set_time_zone("Europe/Amsterdam")
+    entry = await _loaded(hass)
+    attrs = {"today": [0.1] * 24, "tomorrow": [0.2] * 24, "currency": "EUR", "unit": "kWh"}
+    hass.states.async_set(
+        "sensor.nordpool_kwh_nl_eur", "0.1", attrs, timestamp=int(time.time()) + 0.123456
+    )
+    state = hass.states.get("sensor.nordpool_kwh_nl_eur")
+    assert state is not None and state.last_updated.microsecond == 123456
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_SOURCE: "entity"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_ENTITY: "sensor.nordpool_kwh_nl_eur", CONF_TARIFF: "all_in"}
+    )
+    assert result.get("errors") in (None, {}), result.get("description_placeholders")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_PRICE_ENTITY] == "sensor.nordpool_kwh_nl_eur"
 
 
 async def test_nordpool_action_missing_then_nl_tariff(hass: HomeAssistant) -> None:
