@@ -139,29 +139,42 @@ def guard_peak(
     if excess <= 0:
         return
     reason = f"quarter-hour average would exceed the peak budget by {excess:.0f} W"
+    # Only the optimiser's and fallback's setpoints give way: a boost or a floor charge does not.
+    movable = (Source.PLAN, Source.FALLBACK)
+    give_way(t, prop, storages, excess, Source.PEAK, reason, movable, (*movable, Source.PEAK))
+
+
+def give_way(
+    t: Tick, prop: Proposal, storages: dict[str, Storage], excess: float, source: Source,
+    reason: str, cut: tuple[Source, ...] | None = None, discharge: tuple[Source, ...] | None = None,
+) -> None:  # fmt: skip
+    """Take ``excess`` W off the import: the biggest charging first, then storage discharges.
+
+    ``cut`` / ``discharge`` name the sources whose setpoints may be lowered / turned into
+    discharge (None: any). What changes is marked with ``source`` and ``reason``.
+    """
     for name in sorted(prop, key=lambda n: -prop[n].watts):
         w = prop[name]
         if excess <= 0:
-            break
-        if w.watts > 0 and w.source in (Source.PLAN, Source.FALLBACK):
-            cut = min(w.watts, excess)
-            w.watts -= cut
-            excess -= cut
-            w.source, w.reason = Source.PEAK, reason
+            return
+        if w.watts > 0 and (cut is None or w.source in cut):
+            take = min(w.watts, excess)
+            w.watts -= take
+            excess -= take
+            w.source, w.reason = source, reason
     for name, w in prop.items():
         if excess <= 0:
-            break
+            return
         s, lv = storages[name], t.live.get(name)
         if lv is None or not controllable(s, lv) or not can_discharge(s, lv):
             continue
-        if w.source not in (Source.PLAN, Source.FALLBACK, Source.PEAK):
+        if discharge is not None and w.source not in discharge:
             continue
-        room = w.watts + s.max_discharge_w
-        add = min(room, excess)
+        add = min(s.max_discharge_w + w.watts, excess)
         if add > 0:
             w.watts -= add
             excess -= add
-            w.source, w.reason = Source.PEAK, reason
+            w.source, w.reason = source, reason
 
 
 # -- layer 1: minimum SoC and departure ------------------------------------------------------
@@ -288,27 +301,7 @@ def hold_import_cap(
     t: Tick, prop: Proposal, storages: dict[str, Storage], cap_w: float, why: str
 ) -> None:  # fmt: skip
     """Keep the predicted import under ``cap_w``: charging gives way, then storage discharges."""
-    excess = predicted_grid_w(t, prop) - cap_w
-    for name in sorted(prop, key=lambda n: -prop[n].watts):
-        w = prop[name]
-        if excess <= 0:
-            return
-        if w.watts > 0:
-            cut = min(w.watts, excess)
-            w.watts -= cut
-            excess -= cut
-            w.source, w.reason = Source.DSO, why
-    for name, w in prop.items():
-        if excess <= 0:
-            return
-        s, lv = storages[name], t.live.get(name)
-        if lv is None or not controllable(s, lv) or not can_discharge(s, lv):
-            continue
-        add = min(s.max_discharge_w + w.watts, excess)
-        if add > 0:
-            w.watts -= add
-            excess -= add
-            w.source, w.reason = Source.DSO, why
+    give_way(t, prop, storages, predicted_grid_w(t, prop) - cap_w, Source.DSO, why)
 
 
 def hold_export_cap(t: Tick, prop: Proposal, cap_w: float, why: str) -> None:
