@@ -40,7 +40,12 @@ Schema (``docs/configuration.md`` has the full example; defaults in brackets)::
            topics (mqtt): {setpoint, state, watchdog, start_stop, control};
            ocpp: host [0.0.0.0] / port [9000] where our CSMS listens, identity [name],
            password, safe_limit_w [0], offline_timeout_s [60], id_tokens [free vending],
-           certfile/keyfile (TLS)}
+           certfile/keyfile (TLS);
+           entity (Home Assistant only, docs/configuration.md "Entity-backed devices"):
+           power_entity, soc_entity, plugged_entity, plugged_states, setpoint_kind
+           number|select|action, setpoint_target, setpoint_field [power], setpoint_data,
+           power_unit W|kW [W], setpoint_unit W|kW [W], discharge negative|positive
+           [negative], max_charge_kw/max_discharge_kw [the car's], step [0], stale_after_s}
       pv: {type: sunspec, host, port [502], unit_id [1], rated_w, curtailable [true]}
     control:                               # hems_core.control.settings.ControlSettings fields
       {deadband_w, meter_timeout_s, command_ttl_s, safe_charge_w, follower, ...}
@@ -57,6 +62,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -102,7 +108,12 @@ ConfigError = SiteConfigError
 
 _REQUIRED: Final = object()
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WALLBOX_TYPES: Final = ("quasar", "ambicharge", "sigenergy_evdc", "modbus_map", "mqtt", "ocpp")
+WALLBOX_TYPES: Final = (
+    "quasar", "ambicharge", "sigenergy_evdc", "modbus_map", "mqtt", "ocpp", "entity",
+)  # fmt: skip
+#: ``(name, endpoint, car, clock) -> driver`` for wallbox types this library cannot build itself
+#: (``entity``: Home Assistant entities, built by the integration).
+WallboxFactory = Callable[[str, "EndpointConfig", "CarConfig", Clock], Any]
 METER_FORMATS: Final = ("telegram", "dsmr_reader", "json")
 _METER_TOPICS: Final = {
     "telegram": "p1/telegram",
@@ -456,8 +467,17 @@ class SiteConfig:
 
     # -- devices ----------------------------------------------------------------------------
 
-    def build_drivers(self, *, clock: Clock = monotonic_clock) -> Drivers:
-        """The meter, one driver per car (and the battery) and the PV inverter, not connected."""
+    def build_drivers(
+        self,
+        *,
+        clock: Clock = monotonic_clock,
+        wallbox_factories: Mapping[str, WallboxFactory] | None = None,
+    ) -> Drivers:
+        """The meter, one driver per car (and the battery) and the PV inverter, not connected.
+
+        ``wallbox_factories`` build the wallbox types that live outside this library (the Home
+        Assistant integration passes one for ``entity``).
+        """
         from .devices.modbus_client import ModbusTcpClient
         from .devices.model import WallboxLimits
         from .devices.mqtt_client import MqttClient
@@ -492,10 +512,16 @@ class SiteConfig:
             from .devices.ocpp.build import build_wallboxes
 
             storage.update(build_wallboxes(ocpp, clock=clock))
+        factories = wallbox_factories or {}
         for name, wb in self.wallboxes.items():
             drv: Any
             if wb.type == "ocpp":
                 continue
+            if wb.type in factories:
+                storage[name] = factories[wb.type](name, wb, cars[name], clock)
+                continue
+            if wb.type == "entity":
+                _fail(f"devices.wallboxes.{name}", "type entity runs only inside Home Assistant")
             if wb.type == "mqtt":
                 car = cars[name]
                 t = wb.options["topics"]
@@ -549,6 +575,7 @@ class SiteConfig:
         *,
         clock: Clock | None = None,
         restore: Mapping[str, Any] | None = None,
+        wallbox_factories: Mapping[str, WallboxFactory] | None = None,
         **kwargs: Any,
     ) -> Runtime:
         """Core, drivers and a HiGHS planner wired into a Runtime (``kwargs`` go to Runtime)."""
@@ -557,7 +584,9 @@ class SiteConfig:
         from .optimize import Planner
 
         core = self.core(restore)
-        drivers = self.build_drivers(clock=clock or monotonic_clock)
+        drivers = self.build_drivers(
+            clock=clock or monotonic_clock, wallbox_factories=wallbox_factories
+        )
         return Runtime(
             core,
             meter=drivers.meter,
@@ -817,6 +846,10 @@ def _meter(raw: Any) -> EndpointConfig:
     )
 
 
+_ENTITY_KEYS: Final = ("power_entity", "soc_entity", "plugged_entity", "plugged_states",
+                       "setpoint_kind", "setpoint_target", "setpoint_field", "setpoint_data",
+                       "power_unit", "setpoint_unit", "discharge", "max_charge_kw",
+                       "max_discharge_kw", "step", "stale_after_s")  # fmt: skip
 _OCPP_KEYS: Final = ("safe_limit_w", "offline_timeout_s", "id_tokens", "certfile", "keyfile")
 _WALLBOX_KEYS: Final = {
     "quasar": ("name", "type", "host", "port", "unit_id"),
@@ -826,6 +859,7 @@ _WALLBOX_KEYS: Final = {
     "mqtt": ("name", "type", "host", "port", "username", "password", "payload", "topics"),
     # the station connects to us: host/port are where our CSMS listens (docs/ocpp.md)
     "ocpp": ("name", "type", "host", "port", "identity", "password", *_OCPP_KEYS),
+    "entity": ("name", "type", *_ENTITY_KEYS),
 }
 
 
@@ -861,6 +895,8 @@ def _wallbox(raw: Any, p: str, base: Path) -> tuple[str, EndpointConfig]:
             _fail(f"{p}.payload", "plain (per-field topics) is not configurable yet")
     if kind == "ocpp":
         options.update(_ocpp_options(d, p, name, base))
+    if kind == "entity":
+        return name, EndpointConfig(type=kind, host="", port=0, options=_entity_options(d, p))
     wb = EndpointConfig(
         type=kind,
         host=_str(d, "host", p, "0.0.0.0" if kind == "ocpp" else _REQUIRED),
@@ -869,6 +905,62 @@ def _wallbox(raw: Any, p: str, base: Path) -> tuple[str, EndpointConfig]:
         options=options,
     )
     return name, wb
+
+
+_ENTITY_ID: Final = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+_SETPOINT_DOMAINS: Final = {"number": ("number", "input_number"),
+                            "select": ("select", "input_select")}  # fmt: skip
+
+
+def _entity_id(
+    d: Mapping[str, Any], key: str, p: str, default: Any, domains: Sequence[str] = ()
+) -> Any:
+    value = _str(d, key, p, default)
+    if value is None:
+        return None
+    if not _ENTITY_ID.match(value):
+        _fail(f"{p}.{key}", f"must be an entity id or action like domain.object_id, got {value!r}")
+    if domains and value.split(".", 1)[0] not in domains:
+        _fail(f"{p}.{key}", f"must be an entity of {' or '.join(domains)}, got {value!r}")
+    return value
+
+
+def _entity_options(d: Mapping[str, Any], p: str) -> dict[str, Any]:
+    """An entity-backed wallbox: which Home Assistant entities it reads and how it writes."""
+    kind = _choice(d, "setpoint_kind", p, ("number", "select", "action"), _REQUIRED)
+    target = _entity_id(d, "setpoint_target", p, _REQUIRED, _SETPOINT_DOMAINS.get(kind, ()))
+    if kind != "action":
+        for key in ("setpoint_field", "setpoint_data"):
+            if d.get(key) is not None:
+                _fail(f"{p}.{key}", f"applies to setpoint_kind action only, not {kind}")
+    data = _mapping(
+        d.get("setpoint_data"), f"{p}.setpoint_data", tuple(d.get("setpoint_data") or ())
+    )
+    states = d.get("plugged_states")
+    if states is not None and (
+        not isinstance(states, list | tuple) or not states
+        or not all(isinstance(x, str) and x.strip() for x in states)
+    ):  # fmt: skip
+        _fail(f"{p}.plugged_states", f"must be a list of state words, got {states!r}")
+    if states is not None and d.get("plugged_entity") is None:
+        _fail(f"{p}.plugged_states", "needs plugged_entity")
+    return {
+        "power_entity": _entity_id(d, "power_entity", p, _REQUIRED),
+        "soc_entity": _entity_id(d, "soc_entity", p, None),
+        "plugged_entity": _entity_id(d, "plugged_entity", p, None),
+        "plugged_states": None if states is None else tuple(x.strip().lower() for x in states),
+        "setpoint_kind": kind,
+        "setpoint_target": target,
+        "setpoint_field": _str(d, "setpoint_field", p, "power"),
+        "setpoint_data": dict(data),
+        "power_unit": _choice(d, "power_unit", p, ("W", "kW"), "W"),
+        "setpoint_unit": _choice(d, "setpoint_unit", p, ("W", "kW"), "W"),
+        "discharge": _choice(d, "discharge", p, ("negative", "positive"), "negative"),
+        "max_charge_kw": _num(d, "max_charge_kw", p, None, 0.0, 1000.0),
+        "max_discharge_kw": _num(d, "max_discharge_kw", p, None, 0.0, 1000.0),
+        "step": _num(d, "step", p, 0.0, 0.0, 50_000.0),
+        "stale_after_s": _num(d, "stale_after_s", p, None, 1.0, 86_400.0),
+    }
 
 
 def _ocpp_options(d: Mapping[str, Any], p: str, name: str, base: Path) -> dict[str, Any]:
