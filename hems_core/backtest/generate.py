@@ -42,24 +42,46 @@ def quarters(t0: datetime, t1: datetime) -> np.ndarray[tuple[int], np.dtype[np.i
     return np.arange(int(t0.timestamp()), int(t1.timestamp()), 900, dtype=np.int64)
 
 
-def prices(stamps: np.ndarray[tuple[int], np.dtype[np.int64]], source: str) -> FloatArray:
-    """EUR/MWh per quarter from a shared price file (hourly values held for four quarters)."""
+def prices(
+    stamps: np.ndarray[tuple[int], np.dtype[np.int64]], source: str, *, before: int | None = None
+) -> FloatArray:
+    """EUR/MWh per quarter from a shared price file (hourly values held for four quarters).
+
+    Quarters before ``before`` (epoch s) that the file lacks are NaN, written as empty cells:
+    forecast history, where no controller reads a price, and no copyable source exists.
+    """
     series = _read(DATA / source, "price_eur_mwh")
     hourly = "hourly" in source
-    return np.array([series[int(s - s % 3600) if hourly else int(s)] for s in stamps])
+    out = np.empty(stamps.shape[0])
+    for i, s in enumerate(stamps):
+        key = int(s - s % 3600) if hourly else int(s)
+        if key not in series and before is not None and s < before:
+            out[i] = math.nan
+        else:
+            out[i] = series[key]
+    return out
 
 
 def pv_per_kwp(stamps: np.ndarray[tuple[int], np.dtype[np.int64]], year: int = 2016) -> FloatArray:
-    """Utrecht measured PV (kW/kWp), replaying the same calendar date and hour of ``year``."""
+    """Utrecht measured PV (kW/kWp), replaying the same calendar date and hour of ``year``.
+
+    The source lacks 31 December 2016; that day (and any other hour ``year`` lacks) replays
+    the year before.
+    """
     series = _read(DATA / "pv_nl_utrecht_measured_2014_2017_hourly.csv", "pv_kw_per_kwp")
     out = np.empty(stamps.shape[0])
     for i, s in enumerate(stamps):
         d = datetime.fromtimestamp(int(s), UTC)
-        try:
-            src = d.replace(year=year, minute=0)
-        except ValueError:  # 29 February
-            src = d.replace(year=year, day=28, minute=0)
-        out[i] = series.get(int(src.timestamp()), 0.0)
+        value = None
+        for y in (year, year - 1):
+            try:
+                src = d.replace(year=y, minute=0)
+            except ValueError:  # 29 February
+                src = d.replace(year=y, day=28, minute=0)
+            value = series.get(int(src.timestamp()))
+            if value is not None:
+                break
+        out[i] = 0.0 if value is None else value
     return out
 
 
@@ -134,7 +156,7 @@ def write(folder: Path, stamps: np.ndarray[tuple[int], np.dtype[np.int64]], load
         w.writerow(["timestamp_utc", "load_kw", "pv_kw", "price_eur_mwh"])
         for s, a, b, c in zip(stamps, load, pv, price, strict=True):
             ts = datetime.fromtimestamp(int(s), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            w.writerow([ts, f"{a:.4f}", f"{b:.4f}", f"{c:.2f}"])
+            w.writerow([ts, f"{a:.4f}", f"{b:.4f}", "" if math.isnan(c) else f"{c:.2f}"])
     with (folder / f"sessions{tag}.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["ev", "arrive_utc", "depart_utc", "trip_kwh", "target_soc"])
@@ -147,7 +169,8 @@ def write(folder: Path, stamps: np.ndarray[tuple[int], np.dtype[np.int64]], load
 
 def _home(name: str, tz: str, t0: datetime, t1: datetime, price_file: str, kwp: float,
           kwh_day: float, seed: int, evs: list[str], tag: str = "",
-          **kw: float) -> None:  # fmt: skip
+          start: datetime | None = None, **kw: float) -> None:  # fmt: skip
+    """A home's series and sessions over [t0, t1); prices may be missing before ``start``."""
     stamps = quarters(t0, t1)
     load = house_load(stamps, tz, kwh_day, seed, winter_heat_kw=kw.get("heat_kw", 0.0))
     pv = np.round(pv_per_kwp(stamps) * kwp, 4)
@@ -156,7 +179,8 @@ def _home(name: str, tz: str, t0: datetime, t1: datetime, price_file: str, kwp: 
     for k, ev in enumerate(evs):
         sessions += commuter_sessions(ev, tz, t0.astimezone(ZoneInfo(tz)).date(), days,
                                       seed + 100 + k)  # fmt: skip
-    write(OUT / name, stamps, load, pv, prices(stamps, price_file), sessions, tag)
+    before = int(start.timestamp()) if start else None
+    write(OUT / name, stamps, load, pv, prices(stamps, price_file, before=before), sessions, tag)
 
 
 def office(name: str, seed: int) -> None:
@@ -265,16 +289,19 @@ def main(argv: list[str] | None = None) -> int:
     ams, sto, ber = (ZoneInfo(z) for z in zones)
     nl = "prices_nl_dayahead_15min_2025.csv"
     jobs: dict[str, Callable[[], None]] = {
+        # the whole of 2025 (the only copyable year of NL quarter prices) after 28 days of
+        # load and PV history in December 2024, whose prices are left empty
         "nl-2027-v2h": lambda: _home(
             "nl-2027-v2h",
             "Europe/Amsterdam",
-            datetime(2025, 9, 17, tzinfo=ams),
-            datetime(2025, 10, 30, tzinfo=ams),
+            datetime(2024, 12, 4, tzinfo=ams),
+            datetime(2026, 1, 1, tzinfo=ams),
             nl,
             5.0,
             9.5,
             11,
             ["car"],
+            start=datetime(2025, 1, 1, tzinfo=ams),
         ),
         "be-flanders-capacity": flanders,
         "se-effekt": lambda: _home(

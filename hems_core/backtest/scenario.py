@@ -173,8 +173,14 @@ def _stamp(value: Any, where: str) -> int:
     return int(dt.timestamp())
 
 
-def read_series(path: Path, columns: tuple[str, ...]) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """Epoch seconds and the named columns of a 15-minute CSV (``timestamp_utc`` first)."""
+def read_series(
+    path: Path, columns: tuple[str, ...], *, blank_before: tuple[str, int] | None = None
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Epoch seconds and the named columns of a 15-minute CSV (``timestamp_utc`` first).
+
+    ``blank_before = (column, epoch_s)`` lets that column be empty (NaN) in rows before the
+    instant: prices in forecast history, which no controller reads.
+    """
     try:
         with path.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -187,13 +193,25 @@ def read_series(path: Path, columns: tuple[str, ...]) -> tuple[npt.NDArray[np.in
     for i, row in enumerate(rows):
         stamps[i] = _stamp(row.get("timestamp_utc"), f"{path}:{i + 2}")
         for j, col in enumerate(columns):
+            if (
+                blank_before is not None
+                and col == blank_before[0]
+                and row.get(col) == ""
+                and stamps[i] < blank_before[1]
+            ):
+                values[j, i] = math.nan
+                continue
             try:
                 values[j, i] = float(row[col])
             except (KeyError, TypeError, ValueError) as err:
                 raise ScenarioError(
                     f"{path}:{i + 2}: column {col} missing or not a number"
                 ) from err
-    if not np.all(np.isfinite(values)):
+    blank = np.zeros(values.shape, dtype=bool)
+    if blank_before is not None and blank_before[0] in columns:
+        j = columns.index(blank_before[0])
+        blank[j] = np.isnan(values[j]) & (stamps < blank_before[1])
+    if not np.all(np.isfinite(values) | blank):
         raise ScenarioError(f"{path}: non-finite values")
     if np.any(np.diff(stamps) != STEP_S) or stamps[0] % STEP_S:
         raise ScenarioError(f"{path}: rows must be consecutive clock quarters")
@@ -250,7 +268,9 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{where}.start must be on a clock quarter")
     days = int(_num(data, "days", where))
     stamps, vals = read_series(
-        folder / str(_get(data, "series", where)), ("load_kw", "pv_kw", "price_eur_mwh")
+        folder / str(_get(data, "series", where)),
+        ("load_kw", "pv_kw", "price_eur_mwh"),
+        blank_before=("price_eur_mwh", start_s),
     )
     t0 = int(stamps[0])
     end = start_s + days * 86400

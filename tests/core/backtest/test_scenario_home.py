@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hems_core.backtest.home import Home
@@ -15,20 +16,37 @@ NL = Path(__file__).resolve().parents[3] / "scenarios" / "nl-2027-v2h"
 
 def test_reference_scenario_loads() -> None:
     sc = load_scenario(NL)
-    assert sc.days == 28 and sc.start_s > sc.t0_s
+    assert sc.days == 365 and sc.start_s > sc.t0_s
     assert sc.load_kw.shape == sc.pv_kw.shape == sc.import_eur_kwh.shape
+    i0 = sc.index(sc.start_s)
+    assert sc.load_kw.shape[0] - i0 == 365 * 96  # the whole of 2025 in quarters
     # no net metering: feed-in at spot minus a fee, import with taxes and VAT
-    assert (sc.export_eur_kwh < sc.import_eur_kwh).all()
+    assert (sc.export_eur_kwh[i0:] < sc.import_eur_kwh[i0:]).all()
+    # history prices are unknown (empty cells), every controlled price is a number
+    assert np.isnan(sc.spot_eur_kwh[:i0]).all() and np.isfinite(sc.spot_eur_kwh[i0:]).all()
+
+
+def test_blank_price_only_allowed_in_history(tmp_path: Path) -> None:
+    for f in NL.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    series = tmp_path / "series.csv"
+    lines = series.read_text().splitlines()
+    sc = load_scenario(NL)
+    row = sc.index(sc.start_s) + 1 + 5  # +1: the header; a controlled quarter
+    lines[row] = lines[row].rsplit(",", 1)[0] + ","
+    series.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match="price_eur_mwh"):
+        load_scenario(tmp_path)
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("days: 28", "days: 400"), "must cover"),
+        (("days: 365", "days: 400"), "must cover"),
         (("timezone: Europe/Amsterdam", "timezone: Mars/Olympus"), "timezone"),
         (("capacity_kwh: 60.0", "capacity_kwh: lots"), "evs[0].capacity_kwh"),
         (
-            ('start: "2025-10-01T00:00:00+02:00"', 'start: "2025-10-01T00:07:00+02:00"'),
+            ('start: "2025-01-01T00:00:00+01:00"', 'start: "2025-01-01T00:07:00+01:00"'),
             "clock quarter",
         ),
     ],
@@ -64,7 +82,7 @@ def test_home_clips_setpoints_and_meters_departure_shortfall() -> None:
     s = car.session
     assert s is not None
     home.update_plugs(float(s.depart_s))
-    assert not car.plugged
+    assert not home.devices["car"].plugged  # re-read: mypy narrowed car.plugged above
     assert car.shortfalls == 1
     assert car.shortfall_kwh == pytest.approx((0.8 - car.soc) * 60.0)
     # the trip on return is taken from the battery
