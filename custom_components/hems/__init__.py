@@ -16,6 +16,7 @@ from hems_core import __version__ as CORE_VERSION
 from hems_core.config import SiteConfigError
 from hems_core.devices.errors import DeviceError
 
+from .card import async_setup_card
 from .const import (
     CONF_FAST_LOOP_S,
     CONF_SITE_CONFIG,
@@ -58,8 +59,9 @@ type HemsConfigEntry = ConfigEntry[HemsRuntimeData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all sites."""
+    """Register the actions and the plan card once for all sites."""
     async_setup_services(hass)
+    await async_setup_card(hass)
     return True
 
 
