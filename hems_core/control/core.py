@@ -27,13 +27,13 @@ import dataclasses
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from ..model import Site
+from ..model import ModelError, Site
 from ..optimize.inputs import Inputs, State
 from ..optimize.plan import Plan
 from ..timegrid import STEP_S, floor_quarter_s
@@ -52,6 +52,7 @@ from .grid import (
     fuse_grid,
 )
 from .island import Shedder, island_dispatch
+from .outlook import departure_state
 from .peaks import PeakTracker
 from .planning import ActivePlan, Forecast
 from .rules import (
@@ -150,6 +151,25 @@ class DeviceStatus:
 
 
 @dataclass(frozen=True)
+class DepartureView:
+    """A car's next departure and whether its target is ``on_track``/``at_risk``/``reached``."""
+
+    at: datetime
+    target_soc: float
+    state: str
+
+
+@dataclass(frozen=True)
+class OwnerSettings:
+    """What the owner set from the UI (over the site document), per storage device."""
+
+    min_soc: Mapping[str, float] = field(default_factory=dict)
+    target_soc: Mapping[str, float] = field(default_factory=dict)
+    v2h: Mapping[str, bool] = field(default_factory=dict)
+    backup_reserve: float | None = None
+
+
+@dataclass(frozen=True)
 class CoreStatus:
     """What the UI shows: mode, plan, fail-safe, boosts and the last setpoint per device."""
 
@@ -176,6 +196,14 @@ class CoreStatus:
     autonomy_h: float | None = None
     unserved_w: float = 0.0
     island_plan_unserved_kwh: float | None = None
+    #: Per car with a departure ahead, plugged in and its SoC known.
+    departures: Mapping[str, DepartureView] = field(default_factory=dict)
+    owner: OwnerSettings = field(default_factory=OwnerSettings)
+    #: The plan's peak budget for the running quarter (None: no plan or no capacity tariff).
+    peak_budget_kw: float | None = None
+    #: What the capacity tariff bills on so far: Flanders' 12-month mean of monthly peaks
+    #: (floored), Sweden's mean of the month's highest daily peaks; None for other tariffs.
+    capacity_average_kw: float | None = None
 
 
 @dataclass(slots=True)
@@ -291,6 +319,12 @@ class ControlCore:
         self._dep_cache: dict[str, tuple[float, tuple[float, float] | None]] = {}
         self._soc_known: dict[str, bool] = {}
         self._soc_at_unplug: dict[str, float | None] = {}
+        self._base_site = site
+        self._base_storages = dict(self.storages)
+        self._base_target = {n: d.default_target for n, d in self.departures.items()}
+        self._owner: dict[str, dict[str, Any]] = {"min_soc": {}, "target_soc": {}, "v2h": {}}
+        self._backup_reserve: float | None = None
+        self._restore_owner(restore.get("owner"))
 
     # -- inputs from the owner and the outside world ----------------------------------------
 
@@ -365,6 +399,169 @@ class ControlCore:
             sched.set_once(when, target_soc=target_soc)
         self._dep_cache.clear()
         self._triggers.append("departure")
+
+    # -- the owner's settings (Home Assistant's number/switch entities) ----------------------
+
+    def set_min_soc(self, now: datetime, name: str, soc: float) -> None:
+        """A car's minimum SoC (the hard floor the core charges to), over the site document."""
+        s = self._car(name)
+        self._fraction("min_soc", soc, 0.0, s.max_soc)
+        self._owner["min_soc"][name] = float(soc)
+        self._apply_owner("min_soc")
+
+    def set_target_soc(self, now: datetime, name: str, soc: float) -> None:
+        """A car's departure target for every departure without a one-off target of its own."""
+        self._car(name)
+        self._fraction("target_soc", soc, 0.05, 1.0)
+        self._owner["target_soc"][name] = float(soc)
+        self._apply_owner("target_soc")
+
+    def allow_v2h(self, now: datetime, name: str, allowed: bool) -> None:
+        """Whether a bidirectional car may discharge into the house (V2H)."""
+        self._car(name)
+        if allowed and self._base_storages[name].max_discharge_w <= 0:
+            raise ControlError(f"{name} cannot discharge (not bidirectional in the site document)")
+        self._owner["v2h"][name] = bool(allowed)
+        self._apply_owner("v2h")
+
+    def set_backup_reserve(self, now: datetime, soc: float) -> None:
+        """The home battery's reserve (the backup energy it never gives for anything else)."""
+        b = self._base_site.battery
+        if b is None:
+            raise ControlError("the site has no home battery to keep a reserve in")
+        self._fraction("backup_reserve", soc, 0.0, b.max_soc)
+        self._backup_reserve = float(soc)
+        self._apply_owner("backup_reserve")
+
+    def _car(self, name: str) -> Storage:
+        s = self.storages.get(name)
+        if s is None or s.kind != "ev":
+            raise ControlError(f"no car named {name!r}")
+        return s
+
+    @staticmethod
+    def _fraction(field_name: str, v: float, low: float, high: float) -> None:
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or not low <= v <= high:
+            raise ControlError(f"{field_name} must be within [{low:g}, {high:g}], got {v!r}")
+
+    def _apply_owner(self, trigger: str | None) -> None:
+        """Site and storages = the site document with the owner's settings on top."""
+        own = self._owner
+        evs = []
+        for ev in self._base_site.evs:
+            base = self._base_storages[ev.name]
+            mn = own["min_soc"].get(ev.name, ev.min_soc)
+            v2h = own["v2h"].get(ev.name, True)
+            evs.append(dataclasses.replace(ev, min_soc=mn, bidirectional=ev.bidirectional and v2h))
+            self.storages[ev.name] = dataclasses.replace(
+                base, min_soc=mn, max_discharge_w=base.max_discharge_w if v2h else 0.0
+            )
+            target = own["target_soc"].get(ev.name)
+            if target is not None:
+                sched = self.departures.get(ev.name)
+                if sched is None:
+                    sched = self.departures[ev.name] = DepartureSchedule(tz=self.tz)
+                sched.set_default_target(target)
+        battery = self._base_site.battery
+        if battery is not None and self._backup_reserve is not None:
+            battery = dataclasses.replace(battery, reserve_soc=self._backup_reserve)
+            base = self._base_storages[battery.name]
+            self.storages[battery.name] = dataclasses.replace(base, min_soc=self._backup_reserve)
+        self.site = dataclasses.replace(self._base_site, evs=tuple(evs), battery=battery)
+        self._dep_cache.clear()
+        if trigger is not None:
+            self._triggers.append(trigger)
+
+    def owner_settings(self) -> OwnerSettings:
+        """The settings in force: the owner's where set, else the site document's."""
+        return OwnerSettings(
+            min_soc={n: s.min_soc for n, s in self.storages.items() if s.kind == "ev"},
+            target_soc={n: d.default_target for n, d in self.departures.items()},
+            v2h={
+                n: s.max_discharge_w > 0
+                for n, s in self.storages.items()
+                if s.kind == "ev" and self._base_storages[n].max_discharge_w > 0
+            },
+            backup_reserve=None if self.site.battery is None else self.site.battery.reserve_soc,
+        )
+
+    def _owner_snapshot(self) -> dict[str, Any]:
+        """Each setting with the site document's value it replaced (see :meth:`_restore_owner`)."""
+        base = self._owner_snapshot_bases()
+        out: dict[str, Any] = {
+            key: {n: [v, base[key].get(n)] for n, v in values.items()}
+            for key, values in self._owner.items()
+        }
+        b = self._base_site.battery
+        if self._backup_reserve is not None and b is not None:
+            out["backup_reserve"] = [self._backup_reserve, b.reserve_soc]
+        return out
+
+    def _restore_owner(self, snap: Any) -> None:
+        """Take back the owner's settings, except where the site document changed since:
+        a setting whose site-document value differs from the one it replaced is dropped
+        (the installer's newer value wins)."""
+        if not isinstance(snap, Mapping):
+            return
+        base = self._owner_snapshot_bases()
+        try:
+            for key in ("min_soc", "target_soc", "v2h"):
+                for name, (value, was) in dict(snap.get(key, {})).items():
+                    if name in base[key] and base[key][name] == was:
+                        self._owner[key][name] = value
+            br = snap.get("backup_reserve")
+            b = self._base_site.battery
+            if br is not None and b is not None and br[1] == b.reserve_soc:
+                self._backup_reserve = float(br[0])
+            self._apply_owner(None)
+        except (TypeError, ValueError, ControlError, ModelError) as err:
+            _LOGGER.warning("owner settings not restored: %s", err)
+            self._owner = {"min_soc": {}, "target_soc": {}, "v2h": {}}
+            self._backup_reserve = None
+            self._apply_owner(None)
+
+    def _owner_snapshot_bases(self) -> dict[str, dict[str, Any]]:
+        return {
+            "min_soc": {n: s.min_soc for n, s in self._base_storages.items() if s.kind == "ev"},
+            "target_soc": {n: self._base_target.get(n) for n in self._base_storages},
+            "v2h": {n: s.max_discharge_w > 0 for n, s in self._base_storages.items()},
+        }
+
+    def departure_views(self, t_s: float) -> dict[str, DepartureView]:
+        """Each plugged-in car's next departure and how its target stands."""
+        out: dict[str, DepartureView] = {}
+        margin = self.settings.departure_margin_h
+        for name, (at_s, target) in self._departure_targets(t_s).items():
+            s, lv = self.storages[name], self._live.get(name)
+            if lv is None or not lv.plugged or lv.soc is None or s.kind != "ev":
+                continue
+            target = min(target, s.max_soc)
+            state = departure_state(
+                lv.soc, target, at_s, t_s, capacity_kwh=s.capacity_kwh,
+                max_charge_w=s.max_charge_w, charge_efficiency=s.charge_efficiency,
+                margin_h=margin,
+            )  # fmt: skip
+            out[name] = DepartureView(_utc(at_s), target, state)
+        return out
+
+    def _peak_readout(self, now: datetime, t_s: float) -> tuple[float | None, float | None]:
+        """(the plan's peak budget now, the capacity tariff's running average)."""
+        budget = None
+        plan = self.plan
+        k = None if plan is None else plan.step_at(t_s)
+        if plan is not None and k is not None:
+            b = plan.month_peak_kw(k)
+            budget = None if math.isinf(b) else round(b, 3)
+        avg = None
+        pt, tp = self.site.peak_tariff, self.site.top_peaks_tariff
+        if pt is not None and pt.floor_kw > 0:  # Flanders: a 12-month mean of monthly peaks
+            avg = round(self.peaks.flanders_state(now).average_peak_kw(pt.floor_kw), 3)
+        elif tp is not None:
+            daily = sorted(self.peaks.state_fields(now)["month_daily_peaks_kw"], reverse=True)
+            top = daily[: tp.count]
+            avg = round(sum(top) / len(top), 3) if top else 0.0
+        return budget, avg
 
     def assume_soc(self, now: datetime, name: str, soc: float) -> None:
         """The owner enters a SoC for a device that cannot read it (counted on from here)."""
@@ -1271,6 +1468,7 @@ class ControlCore:
             n: DeviceStatus(s.value, s.kind, s.source, s.reason, _utc(s.at_s))
             for n, s in self._sent.items()
         }
+        budget, capacity_avg = self._peak_readout(now, t_s)
         return CoreStatus(
             mode=self.mode,
             plan_seq=None if plan is None else plan.seq,
@@ -1313,6 +1511,10 @@ class ControlCore:
             autonomy_h=self._autonomy_h,
             unserved_w=self._unserved_w,
             island_plan_unserved_kwh=self._island_plan_unserved(),
+            departures=self.departure_views(t_s),
+            owner=self.owner_settings(),
+            peak_budget_kw=budget,
+            capacity_average_kw=capacity_avg,
         )
 
     def _island_plan_unserved(self) -> float | None:
@@ -1329,4 +1531,5 @@ class ControlCore:
             "soc": {n: e.snapshot() for n, e in self.soc.items()},
             "departures": {n: d.snapshot() for n, d in self.departures.items()},
             "island": {"state": self.island.state.value, "shed": sorted(self.shedder.shed)},
+            "owner": self._owner_snapshot(),
         }

@@ -142,6 +142,19 @@ class DepartureSchedule:
         soc = check_fraction(f"weekly[{wd}] target_soc", target_soc, DepartureError)
         self._weekly[wd] = (t, soc)
 
+    @property
+    def default_target(self) -> float:
+        """The target of departures without one of their own: the weekly one when every
+        weekday has the same, else the learnt departures' target."""
+        weekly = {t for _, t in self._weekly.values()}
+        return weekly.pop() if len(weekly) == 1 else self._learnt_target
+
+    def set_default_target(self, target_soc: float) -> None:
+        """The owner's one target for every weekly and learnt departure (one-offs keep theirs)."""
+        soc = check_fraction("target_soc", target_soc, DepartureError)
+        self._learnt_target = soc
+        self._weekly = {wd: (at, soc) for wd, (at, _) in self._weekly.items()}
+
     def set_once(
         self,
         when: date | datetime,
