@@ -42,10 +42,12 @@ Schema (``docs/configuration.md`` has the full example; defaults in brackets)::
            password, safe_limit_w [0], offline_timeout_s [60], id_tokens [free vending],
            certfile/keyfile (TLS);
            entity (Home Assistant only, docs/configuration.md "Entity-backed devices"):
-           power_entity, soc_entity, plugged_entity, plugged_states, setpoint_kind
-           number|select|action, setpoint_target, setpoint_field [power], setpoint_data,
-           power_unit W|kW [W], setpoint_unit W|kW [W], discharge negative|positive
-           [negative], max_charge_kw/max_discharge_kw [the car's], step [0], stale_after_s}
+           power_entity, soc_entity, plugged_entity, plugged_states, write_mode
+           number|select|action; number: setpoint_entity; select: select_entity
+           [, select_charge, select_discharge, select_idle]; action: action, action_data,
+           action_field [power_w]; power_unit W|kW [W], setpoint_unit W|kW|A [W],
+           voltage [230] (A: W = A·V·phases), discharge negative|positive [negative],
+           max_charge_kw/max_discharge_kw [the car's], step [0], stale_after_s}
       pv: {type: sunspec, host, port [502], unit_id [1], rated_w, curtailable [true]}
     control:                               # hems_core.control.settings.ControlSettings fields
       {deadband_w, meter_timeout_s, command_ttl_s, safe_charge_w, follower, ...}
@@ -846,9 +848,15 @@ def _meter(raw: Any) -> EndpointConfig:
     )
 
 
+#: write_mode → the keys only that mode takes (docs/configuration.md "Entity-backed devices").
+_ENTITY_WRITE_KEYS: Final = {
+    "number": ("setpoint_entity",),
+    "select": ("select_entity", "select_charge", "select_discharge", "select_idle"),
+    "action": ("action", "action_data", "action_field"),
+}
 _ENTITY_KEYS: Final = ("power_entity", "soc_entity", "plugged_entity", "plugged_states",
-                       "setpoint_kind", "setpoint_target", "setpoint_field", "setpoint_data",
-                       "power_unit", "setpoint_unit", "discharge", "max_charge_kw",
+                       "write_mode", *(k for ks in _ENTITY_WRITE_KEYS.values() for k in ks),
+                       "power_unit", "setpoint_unit", "voltage", "discharge", "max_charge_kw",
                        "max_discharge_kw", "step", "stale_after_s")  # fmt: skip
 _OCPP_KEYS: Final = ("safe_limit_w", "offline_timeout_s", "id_tokens", "certfile", "keyfile")
 _WALLBOX_KEYS: Final = {
@@ -908,8 +916,6 @@ def _wallbox(raw: Any, p: str, base: Path) -> tuple[str, EndpointConfig]:
 
 
 _ENTITY_ID: Final = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
-_SETPOINT_DOMAINS: Final = {"number": ("number", "input_number"),
-                            "select": ("select", "input_select")}  # fmt: skip
 
 
 def _entity_id(
@@ -919,48 +925,66 @@ def _entity_id(
     if value is None:
         return None
     if not _ENTITY_ID.match(value):
-        _fail(f"{p}.{key}", f"must be an entity id or action like domain.object_id, got {value!r}")
+        _fail(f"{p}.{key}", f"must look like domain.object_id, got {value!r}")
     if domains and value.split(".", 1)[0] not in domains:
         _fail(f"{p}.{key}", f"must be an entity of {' or '.join(domains)}, got {value!r}")
     return value
 
 
+def _words(d: Mapping[str, Any], key: str, p: str) -> tuple[str, ...] | None:
+    value = d.get(key)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list | tuple) or not value
+        or not all(isinstance(x, str) and x.strip() for x in value)
+    ):  # fmt: skip
+        _fail(f"{p}.{key}", f"must be a list of state words, got {value!r}")
+    return tuple(x.strip().lower() for x in value)
+
+
 def _entity_options(d: Mapping[str, Any], p: str) -> dict[str, Any]:
     """An entity-backed wallbox: which Home Assistant entities it reads and how it writes."""
-    kind = _choice(d, "setpoint_kind", p, ("number", "select", "action"), _REQUIRED)
-    target = _entity_id(d, "setpoint_target", p, _REQUIRED, _SETPOINT_DOMAINS.get(kind, ()))
-    if kind != "action":
-        for key in ("setpoint_field", "setpoint_data"):
-            if d.get(key) is not None:
-                _fail(f"{p}.{key}", f"applies to setpoint_kind action only, not {kind}")
-    data = _mapping(
-        d.get("setpoint_data"), f"{p}.setpoint_data", tuple(d.get("setpoint_data") or ())
-    )
-    states = d.get("plugged_states")
-    if states is not None and (
-        not isinstance(states, list | tuple) or not states
-        or not all(isinstance(x, str) and x.strip() for x in states)
-    ):  # fmt: skip
-        _fail(f"{p}.plugged_states", f"must be a list of state words, got {states!r}")
-    if states is not None and d.get("plugged_entity") is None:
+    mode = _choice(d, "write_mode", p, tuple(_ENTITY_WRITE_KEYS), _REQUIRED)
+    for other, keys in _ENTITY_WRITE_KEYS.items():
+        for key in keys:
+            if other != mode and d.get(key) is not None:
+                _fail(f"{p}.{key}", f"applies to write_mode {other} only, not {mode}")
+    if d.get("plugged_states") is not None and d.get("plugged_entity") is None:
         _fail(f"{p}.plugged_states", "needs plugged_entity")
-    return {
+    out: dict[str, Any] = {
         "power_entity": _entity_id(d, "power_entity", p, _REQUIRED),
         "soc_entity": _entity_id(d, "soc_entity", p, None),
         "plugged_entity": _entity_id(d, "plugged_entity", p, None),
-        "plugged_states": None if states is None else tuple(x.strip().lower() for x in states),
-        "setpoint_kind": kind,
-        "setpoint_target": target,
-        "setpoint_field": _str(d, "setpoint_field", p, "power"),
-        "setpoint_data": dict(data),
+        "plugged_states": _words(d, "plugged_states", p),
+        "write_mode": mode,
         "power_unit": _choice(d, "power_unit", p, ("W", "kW"), "W"),
-        "setpoint_unit": _choice(d, "setpoint_unit", p, ("W", "kW"), "W"),
+        "setpoint_unit": _choice(d, "setpoint_unit", p, ("W", "kW", "A"), "W"),
+        "voltage": _num(d, "voltage", p, 230.0, 100.0, 500.0),
         "discharge": _choice(d, "discharge", p, ("negative", "positive"), "negative"),
         "max_charge_kw": _num(d, "max_charge_kw", p, None, 0.0, 1000.0),
         "max_discharge_kw": _num(d, "max_discharge_kw", p, None, 0.0, 1000.0),
         "step": _num(d, "step", p, 0.0, 0.0, 50_000.0),
         "stale_after_s": _num(d, "stale_after_s", p, None, 1.0, 86_400.0),
     }
+    if mode == "number":
+        out["setpoint_entity"] = _entity_id(
+            d, "setpoint_entity", p, _REQUIRED, ("number", "input_number")
+        )
+    elif mode == "select":
+        out["select_entity"] = _entity_id(
+            d, "select_entity", p, _REQUIRED, ("select", "input_select")
+        )
+        words = {k: _str(d, k, p, None) for k in ("select_charge", "select_discharge")}
+        words["select_idle"] = _str(d, "select_idle", p, _REQUIRED if any(words.values()) else None)
+        out.update(words)
+    else:
+        out["action"] = _entity_id(d, "action", p, _REQUIRED)
+        raw = d.get("action_data")
+        data = _mapping(raw, f"{p}.action_data", tuple(raw) if isinstance(raw, Mapping) else ())
+        out["action_data"] = dict(data)
+        out["action_field"] = _str(d, "action_field", p, "power_w")
+    return out
 
 
 def _ocpp_options(d: Mapping[str, Any], p: str, name: str, base: Path) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from .const import (
     STATUS_OFF,
     STATUS_PLANNING,
 )
+from .entity_device import wallbox_factories
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -157,7 +158,11 @@ class HemsControl:
         )
 
     def _build(self, restore: dict[str, Any] | None) -> Runtime:
-        return self.config.runtime(restore=restore, on_event=self._on_event_threadsafe)
+        return self.config.runtime(
+            restore=restore,
+            on_event=self._on_event_threadsafe,
+            wallbox_factories=wallbox_factories(self.hass),
+        )
 
     def _snapshot(self) -> dict[str, Any]:
         assert self.runtime is not None
