@@ -5,6 +5,15 @@ period at once (HiGHS through :func:`scipy.optimize.linprog`), so no closed-loop
 beat it on the same cost model: energy + capacity tariff + linear wear (throughput + calendar
 hinges) − the value of energy left in storage at the end. Its schedule is then replayed in the
 physical home, so its KPIs are measured exactly like every other controller's.
+
+Complementarity: a device cannot charge and discharge at once, but the LP relaxation may do
+both when prices go negative: cycling at once burns the round-trip loss, which either imports
+more (``1/η² − 1`` kWh per kWh cycled) or empties the store without selling to the grid, to
+make room for later, more negative quarters. A throughput cost above ``|p_min|·(1 − η²)/(1 +
+η²)`` would forbid it but distorts every other quarter; instead, quarters where the LP does
+both get a binary (charge or discharge, not both) and the problem is re-solved as a MILP
+(HiGHS) until no quarter holds more than ``COMPLEMENTARITY_TOL_KW`` of both (usually one
+round, a handful of binaries). The cost model is untouched, so the oracle stays a bound.
 """
 
 from __future__ import annotations
@@ -23,6 +32,10 @@ from .scenario import FloatArray, Scenario
 
 SHORTFALL_EUR_PER_KWH = 5.0
 FLOOR_EUR_PER_KWH = 0.5
+#: Largest simultaneous charge and discharge (kW, 0.1 W) the oracle's solution may hold.
+COMPLEMENTARITY_TOL_KW = 1e-4
+#: Rounds of adding binaries before giving up (each round adds them where flows overlap).
+COMPLEMENTARITY_ROUNDS = 8
 
 
 def terminal_price(sc: Scenario) -> float:
@@ -42,6 +55,7 @@ class _Lp:
         self.vals: list[float] = []
         self.rlo: list[float] = []
         self.rhi: list[float] = []
+        self.integer: list[int] = []  # binary columns (complementarity), empty: a plain LP
 
     def var(self, k: int, cost: Any = 0.0, lb: Any = 0.0, ub: Any = np.inf) -> np.ndarray[Any, Any]:
         idx = np.arange(self.n, self.n + k)
@@ -68,9 +82,13 @@ class _Lp:
         a_ub = sp.vstack([a[ub_rows & np.isfinite(hi)], -a[ub_rows & np.isfinite(lo)]])
         b_ub = np.concatenate([hi[ub_rows & np.isfinite(hi)], -lo[ub_rows & np.isfinite(lo)]])
         solver: Any = linprog
+        integrality = None
+        if self.integer:
+            integrality = np.zeros(self.n, dtype=np.int64)
+            integrality[self.integer] = 1
         res = solver(
             np.array(self.c), A_ub=a_ub, b_ub=b_ub, A_eq=a[eq], b_eq=lo[eq],
-            bounds=np.column_stack([self.lb, self.ub]), method="highs",
+            bounds=np.column_stack([self.lb, self.ub]), method="highs", integrality=integrality,
         )  # fmt: skip
         if res.status != 0:
             raise RuntimeError(f"oracle LP failed: {res.message}")
@@ -79,6 +97,15 @@ class _Lp:
 
 def solve_oracle(sc: Scenario) -> dict[str, FloatArray]:
     """Per-quarter setpoints (kW, + charges) of every storage device."""
+    return {name: ch - dis for name, (ch, dis) in oracle_flows(sc).items()}
+
+
+def oracle_flows(sc: Scenario) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Per-quarter charge and discharge power (kW, both ≥ 0) of every storage device.
+
+    Raises RuntimeError if any quarter still charges and discharges at once beyond
+    ``COMPLEMENTARITY_TOL_KW`` (see the module docstring).
+    """
     n = sc.days * 96
     i0 = sc.index(sc.start_s)
     buy = sc.import_eur_kwh[i0 : i0 + n]
@@ -100,6 +127,7 @@ def solve_oracle(sc: Scenario) -> dict[str, FloatArray]:
         cap_ev = np.asarray(np.where(on, event.kw, cap_ev), dtype=np.float64)
     tv = terminal_price(sc)
     out: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+    limits: dict[str, tuple[float, float]] = {}
     stores: list[tuple[str, float, float, float, float, float, float, WearModel, Any]] = []
     for ev in sc.evs:
         wear = WearModel.for_chemistry(
@@ -157,6 +185,7 @@ def solve_oracle(sc: Scenario) -> dict[str, FloatArray]:
             short = lp.var(1, SHORTFALL_EUR_PER_KWH)
             lp.row([(e[t], 1.0), (int(short[0]), 1.0)], target * cap, np.inf)
         out[name] = (ch, dis)
+        limits[name] = (float(min(pch, np.min(cap_ev))) if n else pch, pdis)
     for t in range(n):
         rhs = float(load[t] - pv[t])
         lp.row(balance[t], rhs, rhs)
@@ -187,4 +216,28 @@ def solve_oracle(sc: Scenario) -> dict[str, FloatArray]:
                 u = int(lp.var(1, rate)[0])
                 lp.row([(u, 1.0), (dvar[d], -1.0), (tau, 1.0)], 0.0, np.inf)
     x = lp.solve()
-    return {name: x[ch] - x[dis] for name, (ch, dis) in out.items()}
+    fixed: dict[str, set[int]] = {name: set() for name in out}
+    for _ in range(COMPLEMENTARITY_ROUNDS):
+        added = 0
+        for name, (ch, dis) in out.items():
+            both = np.flatnonzero(np.minimum(x[ch], x[dis]) > COMPLEMENTARITY_TOL_KW)
+            pch, pdis = limits[name]
+            for q in (int(v) for v in both):
+                if q in fixed[name]:
+                    continue
+                fixed[name].add(q)
+                z = int(lp.var(1, 0.0, 0.0, 1.0)[0])
+                lp.integer.append(z)
+                big_c = max(pch, float(x[ch[q]]))  # the step's own charge bound
+                lp.row([(int(ch[q]), 1.0), (z, -big_c)], -np.inf, 0.0)
+                lp.row([(int(dis[q]), 1.0), (z, pdis)], -np.inf, pdis)
+                added += 1
+        if not added:
+            break
+        x = lp.solve()
+    flows = {name: (np.asarray(x[ch]), np.asarray(x[dis])) for name, (ch, dis) in out.items()}
+    for name, (c_kw, d_kw) in flows.items():
+        both_kw = float(np.max(np.minimum(c_kw, d_kw))) if n else 0.0
+        if both_kw > COMPLEMENTARITY_TOL_KW:
+            raise RuntimeError(f"oracle: {name} charges and discharges at once ({both_kw:.3g} kW)")
+    return flows
