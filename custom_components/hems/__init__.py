@@ -30,6 +30,7 @@ from .control import HemsControl, forecast_from, site_config
 from .coordinator import HemsForecastCoordinator, HemsPriceCoordinator, HemsPvCoordinator
 from .prices import PriceSettings
 from .services import async_setup_services
+from .site import build as build_site
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -79,9 +80,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
         await prices.async_refresh()
         entry.async_on_unload(prices.async_start())
     control: HemsControl | None = None
-    if (raw := entry.options.get(CONF_SITE_CONFIG)) is not None:
+    # The site document from the entry's subentries (and a hand-written site_config option).
+    document = build_site(entry, str(hass.config.time_zone))
+    if CONF_SITE_CONFIG in entry.options or document.runnable:
         try:
-            cfg = site_config(raw)
+            cfg = site_config(document.document)
         except SiteConfigError as err:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,

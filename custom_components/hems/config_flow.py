@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
 )
 from homeassistant.core import callback
@@ -68,6 +69,7 @@ from .const import (
 )
 from .prices import PriceSettings
 from .schema import vol
+from .subentry_flow import SUBENTRY_FLOWS
 
 
 class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -81,6 +83,14 @@ class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> HemsOptionsFlow:
         """Options: where the household's history comes from."""
         return HemsOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Devices are subentries: each added, tested, reconfigured or removed on its own."""
+        return dict(SUBENTRY_FLOWS)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the site's name; the slug keeps two sites apart."""

@@ -1,0 +1,160 @@
+"""The site document (``hems_core.config.parse_config``'s input) from an entry and its subentries.
+
+The UI stores one subentry per device (``subentry_flow.py``); the site-wide answers (grid
+connection, policy) live in the entry's data and the price options. This module is the only
+place that turns them into the document of ``docs/configuration.md``, so the flows never write
+site documents and the runtime never reads subentries. Devices the core cannot reach itself
+(entity-backed cars and P1 meters, the backup gateway) are returned next to the document.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+
+from .const import CONF_SITE_CONFIG, CONF_TARIFF, TARIFF_BE
+
+# -- subentry types and the keys of their data ---------------------------------------------------
+SUBENTRY_WALLBOX: Final = "wallbox"
+SUBENTRY_ENTITY_CAR: Final = "entity_car"
+SUBENTRY_PV: Final = "pv"
+SUBENTRY_BATTERY: Final = "battery"
+SUBENTRY_P1: Final = "p1"
+SUBENTRY_GATEWAY: Final = "gateway"
+SUBENTRY_TYPES: Final = (
+    SUBENTRY_WALLBOX,
+    SUBENTRY_ENTITY_CAR,
+    SUBENTRY_PV,
+    SUBENTRY_BATTERY,
+    SUBENTRY_P1,
+    SUBENTRY_GATEWAY,
+)
+#: Subentry data: ``car`` (a ``cars[]`` item), ``wallbox`` (a ``devices.wallboxes[]`` item
+#: without ``name``, or None for a car without a driver), ``entities`` (entity-backed fields of
+#: docs/configuration.md), ``pv``/``battery``/``meter`` (their sections), ``source`` (P1: mqtt or
+#: entities), ``gateway`` (MQTT status topic of the backup gateway).
+KEY_CAR: Final = "car"
+KEY_WALLBOX: Final = "wallbox"
+KEY_ENTITIES: Final = "entities"
+KEY_PV: Final = "pv"
+KEY_BATTERY: Final = "battery"
+KEY_METER: Final = "meter"
+KEY_SOURCE: Final = "source"
+KEY_GATEWAY: Final = "gateway"
+P1_MQTT: Final = "mqtt"
+P1_ENTITIES: Final = "entities"
+
+# -- site-wide answers in the entry's data ---------------------------------------------------------
+CONF_PHASES: Final = "phases"
+CONF_FUSE_A: Final = "fuse_a"
+CONF_IMPORT_LIMIT_KW: Final = "import_limit_kw"
+CONF_EXPORT_LIMIT_KW: Final = "export_limit_kw"
+#: V2G: the cars and the battery may export to the grid (else V2H only: storage covers the house).
+CONF_ALLOW_EXPORT: Final = "allow_export_from_storage"
+GRID_KEYS: Final = (CONF_PHASES, CONF_FUSE_A, CONF_IMPORT_LIMIT_KW, CONF_EXPORT_LIMIT_KW)
+
+
+@dataclass
+class SiteDocument:
+    """What one entry describes: the core's document and the devices read through HA."""
+
+    document: dict[str, Any]
+    #: Entity-backed cars by car name: the ``entities`` fields of docs/configuration.md.
+    entity_cars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The P1 meter read from HA sensors (``power_entity``, ...), when that is the source.
+    entity_meter: dict[str, Any] | None = None
+    #: The backup gateway's MQTT status topic (``host``, ``port``, ``topic``), if any.
+    gateway: dict[str, Any] | None = None
+
+    @property
+    def has_devices(self) -> bool:
+        """Something to control: a car or battery; without one the runtime is not started."""
+        doc = self.document
+        return bool(doc.get("cars") or doc.get("battery") or self.entity_cars)
+
+    @property
+    def has_meter(self) -> bool:
+        """A P1 source exists (the runtime cannot run without one)."""
+        return (self.document.get("devices") or {}).get("meter") is not None or (
+            self.entity_meter is not None
+        )
+
+    @property
+    def runnable(self) -> bool:
+        """Devices and a meter the core reaches itself: the runtime can start.
+
+        An entity-backed P1 meter needs the entity driver in the runtime (entity_device.py).
+        """
+        return self.has_devices and (self.document.get("devices") or {}).get("meter") is not None
+
+
+def build(entry: ConfigEntry, timezone: str) -> SiteDocument:
+    """The site document of ``entry`` (``timezone``: Home Assistant's)."""
+    return assemble(
+        entry.data,
+        entry.options,
+        [(s.subentry_type, s.data) for s in entry.subentries.values()],
+        timezone,
+    )
+
+
+def assemble(
+    data: Mapping[str, Any],
+    options: Mapping[str, Any],
+    subentries: Iterable[tuple[str, Mapping[str, Any]]],
+    timezone: str,
+) -> SiteDocument:
+    """The document from an entry's parts; the flows check a device with it before saving.
+
+    A ``site_config`` option (a hand-written document, or what migration left of one: its
+    ``site`` and ``control`` sections) is the base; the UI's answers are added on top.
+    """
+    base = options.get(CONF_SITE_CONFIG)
+    doc: dict[str, Any] = copy.deepcopy(dict(base)) if isinstance(base, Mapping) else {}
+    site = doc.setdefault("site", {})
+    site.setdefault("timezone", timezone)
+    grid = site.setdefault("grid", {})
+    for key in GRID_KEYS:
+        if data.get(key) is not None:
+            grid[key] = data[key]
+    if data.get(CONF_ALLOW_EXPORT) is not None:
+        site.setdefault("policy", {})[CONF_ALLOW_EXPORT] = bool(data[CONF_ALLOW_EXPORT])
+    if options.get(CONF_TARIFF) == TARIFF_BE and "tariff" not in site:
+        # Flanders' capacity tariff (the Fluvius default rate); the planner keeps the peak low.
+        site["tariff"] = {"capacity": "flanders"}
+    out = SiteDocument(doc)
+    cars: list[dict[str, Any]] = doc.setdefault("cars", [])
+    devices: dict[str, Any] = doc.setdefault("devices", {})
+    wallboxes: list[dict[str, Any]] = devices.setdefault("wallboxes", [])
+    for kind, sub in subentries:
+        if kind == SUBENTRY_WALLBOX:
+            car = dict(sub[KEY_CAR])
+            cars.append(car)
+            if sub.get(KEY_WALLBOX) is not None:
+                wallboxes.append({"name": car["name"], **sub[KEY_WALLBOX]})
+        elif kind == SUBENTRY_ENTITY_CAR:
+            car = dict(sub[KEY_CAR])
+            cars.append(car)
+            out.entity_cars[car["name"]] = {"name": car["name"], **sub[KEY_ENTITIES]}
+        elif kind == SUBENTRY_PV:
+            devices["pv"] = dict(sub[KEY_PV])
+        elif kind == SUBENTRY_BATTERY:
+            doc["battery"] = dict(sub[KEY_BATTERY])
+        elif kind == SUBENTRY_P1:
+            if sub[KEY_SOURCE] == P1_MQTT:
+                devices["meter"] = dict(sub[KEY_METER])
+            else:
+                out.entity_meter = dict(sub[KEY_ENTITIES])
+        elif kind == SUBENTRY_GATEWAY:
+            out.gateway = dict(sub[KEY_GATEWAY])
+    if not cars:
+        del doc["cars"]
+    if not wallboxes:
+        del devices["wallboxes"]
+    if not devices:
+        del doc["devices"]
+    return out
