@@ -3,8 +3,12 @@
 It holds what is true (load, PV, each car's real SoC and plug state, the home battery, the
 grid meter) and applies setpoints the way hardware does: clipped to the device's limits, to
 what the battery can take or give within the step, to a DSO cap, and forgotten when they
-expire. Controllers only see :meth:`Home.observation` (what a P1 meter and the chargers would
-report), never the future. Everything is metered per clock quarter for the KPIs.
+expire. The grid connection is physical too: charging that would draw more than the import
+limit is cut (biggest first, as a charger's load management or the main fuse would force
+it; the house load itself is never cut), and export beyond the export limit first curtails
+PV, then discharge. What was cut is metered (``Home.clipped_kwh``). Controllers only see
+:meth:`Home.observation` (what a P1 meter and the chargers would report), never the future.
+Everything is metered per clock quarter for the KPIs.
 """
 
 from __future__ import annotations
@@ -99,6 +103,7 @@ class Home:
         self.grid_w = 0.0
         self.events = sorted(sc.events, key=lambda e: e.start_s)
         self.errors: list[str] = []  # controller exceptions the runner caught
+        self.clipped_kwh = 0.0  # storage/PV energy the grid limits cut (AC side)
 
     # -- what the devices report -------------------------------------------------------------
 
@@ -191,6 +196,37 @@ class Home:
 
     # -- physics -----------------------------------------------------------------------------
 
+    def _grid_limits(
+        self, load_kw: float, pv_kw: float, powers: dict[str, float], h: float
+    ) -> float:
+        """Cut ``powers`` (W, in place) to the connection's limits; returns the PV used (kW)."""
+        imp_w = self.sc.grid_import_kw * 1000.0
+        exp_w = self.sc.grid_export_kw * 1000.0
+        base_w = (load_kw - pv_kw) * 1000.0
+        over = base_w + sum(powers.values()) - imp_w
+        if over > 1e-6:
+            for name in sorted(powers, key=lambda k: -powers[k]):  # the biggest charge first
+                if over <= 1e-6 or powers[name] <= 0:
+                    break
+                cut = min(powers[name], over)
+                powers[name] -= cut
+                over -= cut
+                self.clipped_kwh += cut / 1000.0 * h
+        under = -(base_w + sum(powers.values())) - exp_w
+        if under > 1e-6:
+            curtail = min(pv_kw * 1000.0, under)
+            pv_kw -= curtail / 1000.0
+            under -= curtail
+            self.clipped_kwh += curtail / 1000.0 * h
+            for name in sorted(powers, key=lambda k: powers[k]):  # the biggest discharge first
+                if under <= 1e-6 or powers[name] >= 0:
+                    break
+                cut = min(-powers[name], under)
+                powers[name] += cut
+                under -= cut
+                self.clipped_kwh += cut / 1000.0 * h
+        return pv_kw
+
     def advance(self, t_s: float, dt_s: float) -> None:
         """Run ``dt_s`` seconds from ``t_s`` (within one clock quarter) and meter it."""
         q = int((t_s - self.sc.start_s) // STEP_S)
@@ -200,8 +236,10 @@ class Home:
         total = 0.0
         dis_w = 0.0
         m = self.meters
+        powers = {name: self._actual_w(d, t_s, dt_s) for name, d in self.devices.items()}
+        pv_used = self._grid_limits(load, pv_used, powers, h)
         for d in self.devices.values():
-            w = self._actual_w(d, t_s, dt_s)
+            w = powers[d.name]
             d.power_w = w
             total += w
             sign = 1 if w > 50 else -1 if w < -50 else 0

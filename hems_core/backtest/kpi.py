@@ -119,6 +119,7 @@ def kpis(sc: Scenario, home: Home, plan_ms: list[float]) -> dict[str, Any]:
         "shortfalls": shortfalls,
         "switches": switches,
         "plan_ms_median": round(statistics.median(plan_ms), 2) if plan_ms else 0.0,
+        "grid_clipped_kwh": round(home.clipped_kwh, 3),
         "controller_errors": len(home.errors),
         "first_error": home.errors[0] if home.errors else None,
     }

@@ -90,3 +90,25 @@ def test_home_clips_setpoints_and_meters_departure_shortfall() -> None:
     before = car.soc
     home.update_plugs(float(nxt.arrive_s))
     assert car.soc == pytest.approx(before - nxt.trip_kwh / 60.0)
+
+
+def test_home_holds_the_grid_limits_for_any_controller() -> None:
+    """A rule baseline cannot draw more than the connection: charging is cut, never the house."""
+    import dataclasses
+
+    from hems_core.backtest.controllers import make_controller
+    from hems_core.backtest.runner import run_one
+
+    sc = dataclasses.replace(load_scenario(NL).with_days(2), grid_import_kw=5.0)
+    home, _ = run_one(sc, make_controller(sc, "dumb", 900.0), 900.0)
+    i0 = sc.index(sc.start_s)
+    house = np.maximum(sc.load_kw[i0 : i0 + 2 * 96] - sc.pv_kw[i0 : i0 + 2 * 96], 0.0)
+    allowed = np.maximum(5.0, house) * 0.25 + 1e-9
+    assert np.all(home.meters.import_kwh <= allowed)
+    assert home.clipped_kwh > 0  # the 11 kW charger really was cut
+    # the export limit curtails PV (no storage discharging here)
+    full = load_scenario(NL)
+    sc2 = dataclasses.replace(full, start_s=full.start_s + 180 * 86400, days=2, grid_export_kw=0.5)
+    home2, _ = run_one(sc2, make_controller(sc2, "dumb", 900.0), 900.0)
+    assert np.all(home2.meters.export_kwh <= 0.5 * 0.25 + 1e-9)
+    assert home2.clipped_kwh > 0
