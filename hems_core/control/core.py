@@ -277,6 +277,12 @@ class ControlCore:
                 arrival_soc=s.settings.arrival_soc, snapshot=restore.get("soc", {}).get(name),
             )  # fmt: skip
         self.departures: dict[str, DepartureSchedule] = dict(departures or {})
+        for name, snap in dict(restore.get("departures") or {}).items():
+            if name in self.departures:
+                try:  # one-off departures and learnt habits survive a restart
+                    self.departures[name].load_snapshot(snap)
+                except (ModelError, TypeError, AttributeError) as err:
+                    _LOGGER.warning("%s: departures not restored: %s", name, err)
         self.mode = Mode.AUTO
         self.boosts: dict[str, Boost] = {}
         self.island_cfg = island or IslandSettings()

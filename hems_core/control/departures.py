@@ -380,6 +380,10 @@ class DepartureSchedule:
         """A schedule with ``weekly``/``tz`` from the configuration and the rest from a snapshot."""
         return cls(weekly, tz, snapshot=snapshot, **kwargs)
 
+    def load_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Go on from a :meth:`snapshot` (one-offs, learnt habits); weekly stays configured."""
+        self._load(snapshot)
+
     def _load(self, s: dict[str, Any]) -> None:
         try:
             if s["version"] != _SNAPSHOT_VERSION:

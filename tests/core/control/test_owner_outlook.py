@@ -187,12 +187,26 @@ def test_plan_read_outs_power_next_action_costs_and_savings() -> None:
             (np.maximum(grid, 0) * p.import_price - np.maximum(-grid, 0) * p.export_price) * 0.25
         )
     )
-    partial = (
-        max(grid[0], 0) * p.import_price[0] - max(-grid[0], 0) * p.export_price[0]
-    ) * (1 / 60)
+    partial = (max(grid[0], 0) * p.import_price[0] - max(-grid[0], 0) * p.export_price[0]) * (
+        1 / 60
+    )
     assert today.cost + tomorrow.cost == pytest.approx(whole - partial, abs=1e-3)
     saved = savings_vs_plug_in(plan, t, {"car": 7.4})
     # Charging at once would charge in the 0.45 evening; the plan waits for 0.10.
     assert saved is not None and saved > 0.5
     assert savings_vs_plug_in(None, t, {"car": 7.4}) is None
     assert day_costs(None, t, "UTC") == (None, None)
+
+
+def test_a_one_off_departure_survives_a_restart_and_a_bad_snapshot_is_dropped() -> None:
+    c = _core()
+    leave = datetime(2026, 1, 14, 9, 0, tzinfo=UTC)
+    c.set_departure(T0, "car", leave, 0.7)
+    snap = c.snapshot()
+    back = _core(restore=snap)
+    assert back.departures["car"].next_departure(T0) == (leave, 0.7)
+    broken = _core(restore={**snap, "departures": {"car": {"version": 99}}})
+    assert broken.departures["car"].next_departure(T0) == (
+        datetime(2026, 1, 14, 6, 30, tzinfo=UTC),
+        0.8,
+    )
