@@ -304,6 +304,8 @@ class HighsBackend:
         #: A solution (logical variables) to start the first solve from, see :meth:`start_from`.
         self._start: FloatArray | None = None
         self.started_from_solution = False
+        #: Models passed to HiGHS (1 while the structure lasts: later solves only update).
+        self.models = 0
 
     def start_from(self, x: FloatArray) -> None:
         """Start the first (cold) solve from ``x``, e.g. the previous plan carried onto a new
@@ -409,6 +411,7 @@ class HighsBackend:
                 inv[cpos] = np.arange(cpos.shape[0])
                 P = Csc.diag(s.pdiag[inv])
             self._h = _highs_model(A_slot.columns(self.owner), P, cost, lo, hi, lb, ub)
+            self.models += 1
             self._h.setOptionValue("time_limit", self.time_limit)
             for key, value in self.highs_options.items():
                 self._h.setOptionValue(key, value)

@@ -177,21 +177,32 @@ def _reasons(
 def build_plan(
     structure: Structure, inputs: Inputs, nums: Numbers, x: FloatArray, stats: SolverStats
 ) -> Plan:
-    """Turn a solution vector into a :class:`Plan` with its cost split and reasons."""
+    """Turn a solution vector into a :class:`Plan` with its cost split and reasons.
+
+    ``inputs`` may be shorter than the structure (padded, see ``Structure.pads``): the plan
+    then has ``inputs.steps`` steps; the padding holds no flows and costs nothing.
+    """
     s = structure
-    dt = nums.dt
-    over = x[s.over]
-    imp, exp_, cur = x[s.imp] + over, x[s.exp], x[s.cur]
+    m = inputs.steps
+    dt = nums.dt[:m]
+
+    def ser(sl: slice) -> FloatArray:
+        """The real steps of a per-step block."""
+        out: FloatArray = x[sl.start : sl.start + m]
+        return out
+
+    over = ser(s.over)
+    imp, exp_, cur = ser(s.imp) + over, ser(s.exp), ser(s.cur)
     assets: list[AssetPlan] = []
     powers: dict[str, FloatArray] = {}
     thr = dod = quad = cal = short = term = 0.0
     for st in s.stores:
-        ch, dis, e = x[st.ch], x[st.dis], x[st.e]
+        ch, dis, e = ser(st.ch), ser(st.dis), ser(st.e)
         pw = (ch - dis) / dt
         powers[st.name] = pw
         w = st.asset.wear
         thr += w.throughput_eur_per_kwh * float(np.sum(ch + dis))
-        quad += 0.5 * float(np.sum(s.pdiag[st.ch] * ch**2 + s.pdiag[st.dis] * dis**2))
+        quad += 0.5 * float(np.sum(s.pdiag[st.ch][:m] * ch**2 + s.pdiag[st.dis][:m] * dis**2))
         if st.seg_out:
             seg_costs = w.dod_costs(st.capacity)
             dod += sum(
@@ -199,12 +210,13 @@ def build_plan(
             )
         for cs in st.cal:
             cal += float(np.dot(nums.q[cs], x[cs]))
-        sf = x[st.short] if st.short is not None else np.zeros(s.steps)
+        sf = ser(st.short) if st.short is not None else np.zeros(m)
         short += float(
             SHORTFALL_EUR_PER_KWH * sf.sum() + SHORTFALL_QUAD_EUR_PER_KWH2 * (sf**2).sum()
         )
-        term += float(nums.q[st.e.stop - 1] * e[-1]) if st.e.stop - 1 >= 0 else 0.0
-        # q at the last energy carries -terminal value plus any other term on e (none).
+        # q at the last energy carries -terminal value plus any other term on e (none); the
+        # padding, if any, holds the last real energy.
+        term += float(nums.q[st.e.stop - 1] * x[st.e.stop - 1]) if st.e.stop - 1 >= 0 else 0.0
         assets.append(
             AssetPlan(
                 name=st.name,
@@ -214,23 +226,23 @@ def build_plan(
                 discharge_kwh=_t(dis),
                 energy_kwh=_t(e),
                 soc=_t(e / st.capacity),
-                available=tuple(bool(a > 0) for a in nums.available[st.name]),
+                available=tuple(bool(a > 0) for a in nums.available[st.name][:m]),
                 shortfall_kwh=_t(sf),
             )
         )
     energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
-    short += float(np.dot(nums.q[s.cur], cur))  # forced curtailment of non-curtailable PV
+    short += float(np.dot(nums.q[s.cur][:m], cur))  # forced curtailment of non-curtailable PV
     over_limit = OVER_LIMIT_EUR_PER_KWH * float(np.sum(over))
     capacity = 0.0
     month_peak: tuple[float, ...] = ()
-    peak_at: NDArray[np.bool_] = np.zeros(s.steps, dtype=bool)
+    peak_at: NDArray[np.bool_] = np.zeros(m, dtype=bool)
     site = s.site
     if s.peak is not None and site.peak_tariff is not None:
         pk = x[s.peak]
         capacity += site.peak_tariff.eur_per_kw_month * float(np.sum(pk - nums.peak_base))
         month_peak = _t(pk)
         # Import at the month's peak (raised, or still the floor) means the peak is binding.
-        peak_at = imp / dt >= pk[nums.month_slot] - 0.05
+        peak_at = imp / dt >= pk[nums.month_slot[:m]] - 0.05
     if s.top is not None:
         top = s.top
         capacity += float(np.dot(nums.q[top.t], x[top.t]))
@@ -249,9 +261,9 @@ def build_plan(
         terminal_value=term,
         total=total,
     )
-    targets = nums.targets
+    targets = {k: v[:m] for k, v in nums.targets.items()}
     reasons = _reasons(inputs, imp / dt, exp_ / dt, cur / dt, powers, peak_at, targets, over / dt)
-    starts = tuple(datetime.fromtimestamp(int(t), UTC).isoformat() for t in nums.edges[:-1])
+    starts = tuple(datetime.fromtimestamp(int(t), UTC).isoformat() for t in nums.edges[:m])
     return Plan(
         start=starts[0],
         step_start=starts,
@@ -259,7 +271,7 @@ def build_plan(
         grid_import_kw=_t(imp / dt),
         grid_export_kw=_t(exp_ / dt),
         import_over_limit_kw=_t(over / dt),
-        pv_kw=_t(inputs.pv_kw if site.pv is not None else np.zeros(s.steps)),
+        pv_kw=_t(inputs.pv_kw if site.pv is not None else np.zeros(m)),
         pv_curtail_kw=_t(cur / dt),
         load_kw=_t(inputs.load_kw),
         import_price=_t(inputs.import_price),

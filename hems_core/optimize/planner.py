@@ -86,6 +86,13 @@ class Planner:
 
     ``reuse`` (a :class:`ReuseThreshold`, default on; ``None`` turns it off) returns the
     previous plan when nothing material changed; :attr:`reused` says whether the last call did.
+
+    ``fixed_horizon`` (default on): a horizon shorter than the structure's (prices run out
+    sooner as the window slides towards the last published quarter) is padded with inert
+    zero-length steps (``Structure.pads``) instead of assembling a new structure, so the
+    solver keeps its model and hot-starts; the plan still has only the real steps. The
+    structure grows when a longer horizon arrives and never shrinks. :attr:`builds` counts
+    the structures assembled. Not on a multi-tier grid or with the Swedish tariff.
     """
 
     def __init__(
@@ -95,6 +102,7 @@ class Planner:
         backend: str | None = None,
         tiers: Tiers | bool | None = None,
         reuse: ReuseThreshold | None = ReuseThreshold(),
+        fixed_horizon: bool = True,
         **options: Any,
     ) -> None:
         self.site = site
@@ -102,8 +110,11 @@ class Planner:
         self.backend_name = backend or default_backend(storages)
         self.tiers: Tiers | None = DEFAULT_TIERS if tiers is True else (tiers or None)
         self.reuse = reuse
+        self.fixed_horizon = fixed_horizon
         self.options = options
         self.reused = False
+        #: Structures assembled so far (each means a new solver model and a cold start).
+        self.builds = 0
         self._structure: Structure | None = None
         self._backend: Backend | None = None
         self._fallback: Backend | None = None
@@ -124,10 +135,21 @@ class Planner:
     def _ensure(
         self, site: Site, steps: int, quarters: tuple[int, ...] | None = None
     ) -> tuple[Structure, float]:
-        key = structure_key(site, steps, quarters)
         t0 = time.perf_counter()
+        cur = self._structure
+        if (
+            self.fixed_horizon
+            and cur is not None
+            and cur.pads
+            and quarters is None
+            and steps < cur.steps
+            and structure_key(site, cur.steps) == cur.key
+        ):
+            return cur, time.perf_counter() - t0  # a shorter horizon: padded, same model
+        key = structure_key(site, steps, quarters)
         if self._structure is None or self._structure.key != key:
             self._structure = Structure(site, steps, quarters)
+            self.builds += 1
             self._backend = None
             self._fallback = None
             self._prev = None

@@ -285,6 +285,12 @@ class Structure:
         if quarters is not None and site.top_peaks_tariff is not None:
             raise InputError("the Swedish top-peaks tariff needs the plain 15-minute grid")
         self.quarters = quarters
+        #: Whether :meth:`numbers` takes inputs shorter than ``steps`` (plain 15-minute grid,
+        #: not the Swedish tariff, whose hour rows depend on the length): the missing tail
+        #: becomes zero-length steps with nothing to decide, so one structure serves every
+        #: horizon up to ``steps`` (a backtest's horizon shrinks towards the last published
+        #: price each quarter) and the solver keeps its model and basis.
+        self.pads = quarters is None and site.top_peaks_tariff is None
         #: Nominal length of every step in hours (the partial first step counts as whole).
         self.step_h: FloatArray = STEP_H * (
             np.ones(n) if quarters is None else np.asarray(quarters, dtype=np.float64)
@@ -435,14 +441,33 @@ class Structure:
     def numbers(self, site: Site, inputs: Inputs, state: State) -> Numbers:
         """Fill ``q, l, u, lb, ub`` for one solve (vectorised over steps)."""
         n = self.steps
-        if inputs.steps != n:
+        m = inputs.steps  # real steps; the rest (if any) is inert padding
+        if m != n and not (m < n and self.pads):
             raise InputError(f"inputs have {inputs.steps} steps, structure expects {n}")
         if structure_key(site, n, self.quarters) != self.key:
             raise InputError("site configuration differs from the assembled structure")
         if self.quarters is None:
-            edges, dt = step_edges(inputs.start, n)
+            edges_m, dt_m = step_edges(inputs.start, m)
         else:
-            edges, dt = tiered_edges(inputs.start, np.asarray(self.quarters, dtype=np.int64))
+            edges_m, dt_m = tiered_edges(inputs.start, np.asarray(self.quarters, dtype=np.int64))
+        edges, dt = edges_m, dt_m
+        imp_price, exp_price = inputs.import_price, inputs.export_price
+        load_kw, pv_kw, cap_kw = inputs.load_kw, inputs.pv_kw, inputs.import_cap_kw
+        tf_in = inputs.temperature_factor
+        if m < n:
+            # Padding (see :attr:`pads`): zero-length steps at the horizon's end. With dt = 0
+            # every flow bound, load, PV and calendar cost is 0 there, so energies stay at
+            # their last real value and the objective equals the unpadded model's.
+            edges = np.concatenate([edges_m, np.full(n - m, edges_m[-1], dtype=np.int64)])
+            dt = np.concatenate([dt_m, np.zeros(n - m)])
+
+            def pad(arr: FloatArray, fill: float) -> FloatArray:
+                return np.concatenate([arr, np.full(n - m, fill)])
+
+            imp_price, exp_price = pad(imp_price, 0.0), pad(exp_price, 0.0)
+            load_kw, pv_kw = pad(load_kw, 0.0), pad(pv_kw, 0.0)
+            cap_kw = None if cap_kw is None else pad(cap_kw, 0.0)
+            tf_in = None if tf_in is None else pad(tf_in, 1.0)
         q = np.zeros(self.nvar)
         lb = np.zeros(self.nvar)
         ub = np.full(self.nvar, INF)
@@ -452,33 +477,33 @@ class Structure:
 
         grid = site.grid
         imp_cap = np.full(n, grid.max_import_kw)
-        if inputs.import_cap_kw is not None:
-            imp_cap = np.minimum(imp_cap, inputs.import_cap_kw)
+        if cap_kw is not None:
+            imp_cap = np.minimum(imp_cap, cap_kw)
         ub[self.imp] = imp_cap * dt
         ub[self.exp] = grid.export_limit_kw * dt
-        pv_e = inputs.pv_kw * dt if site.pv is not None else np.zeros(n)
+        pv_e = pv_kw * dt if site.pv is not None else np.zeros(n)
         # Non-curtailable PV may still be cut when nothing else balances (an inverter trips or
         # derates on its own); the penalty makes that a last resort and keeps the QP feasible.
         ub[self.cur] = pv_e
         if site.pv is not None and not site.pv.curtailable:
             q[self.cur] = FORCED_CURTAIL_EUR_PER_KWH
-        q[self.imp] = inputs.import_price
-        q[self.exp] = -inputs.export_price
+        q[self.imp] = imp_price
+        q[self.exp] = -exp_price
         if self.export_rows is not None:
             hi[self.export_rows] = pv_e
             # Implied by the row, but a bound is met exactly by OSQP (rows only to its
             # tolerance; without it OSQP plans of a PV-less battery site drifted by 1e-2 kWh)
             # and repair's clipping keeps exports within it.
             ub[self.exp] = np.minimum(ub[self.exp], pv_e)
-        lo[self.bal_rows] = hi[self.bal_rows] = inputs.load_kw * dt - pv_e
+        lo[self.bal_rows] = hi[self.bal_rows] = load_kw * dt - pv_e
         # More load than the limit can carry even with PV: the excess may be imported, at a
         # penalty. Zero price where it is not allowed, so the penalty never sets ``|q|``.
-        excess = np.maximum(inputs.load_kw * dt - pv_e - ub[self.imp], 0.0)
+        excess = np.maximum(load_kw * dt - pv_e - ub[self.imp], 0.0)
         ub[self.over] = excess
-        q[self.over] = np.where(excess > 0, inputs.import_price + OVER_LIMIT_EUR_PER_KWH, 0.0)
+        q[self.over] = np.where(excess > 0, imp_price + OVER_LIMIT_EUR_PER_KWH, 0.0)
 
         tval = inputs.terminal_value()
-        tf = inputs.temperature_factor if inputs.temperature_factor is not None else np.ones(n)
+        tf = tf_in if tf_in is not None else np.ones(n)
         available: dict[str, FloatArray] = {}
         targets: dict[str, FloatArray] = {}
         e0s: dict[str, float] = {}
@@ -491,9 +516,13 @@ class Structure:
                 soc0 = float(state.ev_soc[asset.name])
                 avail, trip_e, target = _ev_schedule(
                     site.evs[[e.name for e in site.evs].index(asset.name)],
-                    edges,
+                    edges_m,
                     state.ev_plugged.get(asset.name),
                 )
+                if m < n:  # away and no trips or targets in the padding
+                    avail = np.concatenate([avail, np.zeros(n - m)])
+                    trip_e = np.concatenate([trip_e, np.zeros(n - m)])
+                    target = np.concatenate([target, np.full(n - m, -INF)])
                 floor = asset.min_soc * cap
                 top = asset.max_soc * cap
                 dmax = asset.max_discharge_kw if asset.bidirectional else 0.0
@@ -524,14 +553,17 @@ class Structure:
             e_idle = e0 - np.cumsum(trip_e)
             if isinstance(asset, Ev):
                 target = np.maximum(target, np.where(e_idle < floor, floor, -INF))
+                target[m:] = -INF
                 targets[st.name] = target
             tgt_max = np.maximum.accumulate(target[::-1])[::-1]
             # A target above ``top`` is carried past its departure, less the trips since
             # (the car cannot shed energy while away): otherwise it would be unreachable.
             used = np.cumsum(trip_e)
             carry = np.maximum.accumulate(target + used) - used
-            lb[st.e] = np.minimum(floor, e_idle)
-            ub[st.e] = np.minimum(cap, np.maximum.reduce([np.full(n, top), e_idle, tgt_max, carry]))
+            e_lo = np.minimum(floor, e_idle)
+            e_hi = np.minimum(cap, np.maximum.reduce([np.full(n, top), e_idle, tgt_max, carry]))
+            e_lo[m:], e_hi[m:] = e_lo[m - 1], e_hi[m - 1]  # padding holds the last energy
+            lb[st.e], ub[st.e] = e_lo, e_hi
             w = asset.wear
             q[st.ch] += w.throughput_eur_per_kwh
             q[st.dis] += w.throughput_eur_per_kwh
@@ -573,11 +605,14 @@ class Structure:
         peak_base = np.zeros(MONTH_SLOTS)
         pt = site.peak_tariff
         if pt is not None and self.peak is not None:
-            month, _, _ = local_calendar(pt.tz, edges[:-1])
+            month, _, _ = local_calendar(pt.tz, edges_m[:-1])
             month_slot = month - month[0]
             # A multi-quarter step that reaches into the next month counts for both peaks.
-            month_end, _, _ = local_calendar(pt.tz, edges[1:] - 1)
+            month_end, _, _ = local_calendar(pt.tz, edges_m[1:] - 1)
             also_next = (month_end - month[0] == 1) & (month_slot == 0)
+            if m < n:
+                month_slot = np.concatenate([month_slot, np.full(n - m, month_slot[-1])])
+                also_next = np.concatenate([also_next, np.zeros(n - m, dtype=bool)])
             peak_base[0] = max(state.month_peak_kw, pt.floor_kw)
             peak_base[1] = pt.floor_kw
             lb[self.peak] = peak_base

@@ -120,7 +120,7 @@ def test_errors_are_clear() -> None:
         solve(site, inputs, State(ev_soc={"ev": 0.5}))
     s = Structure(site, 16)
     with pytest.raises(InputError, match="steps"):
-        s.numbers(site, profile_inputs(DEFAULT_START, 8, 0), case_state(site))
+        s.numbers(site, profile_inputs(DEFAULT_START, 24, 0), case_state(site))  # too long
 
 
 def test_bench_cli_prints_the_documented_json(capsys: pytest.CaptureFixture[str]) -> None:
