@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,9 @@ _LOGGER = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, bytes], None]
 _IDS = itertools.count(1)
+#: Per process: client ids from two processes on one broker (Home Assistant's hems and a
+#: simulator, two sites) must differ, or the broker drops the older session on each connect.
+_PROCESS = secrets.token_hex(4)
 
 
 class MqttClient:
@@ -45,7 +49,7 @@ class MqttClient:
         self.host = host
         self.port = port
         self.timeout = timeout
-        self.client_id = client_id or f"hems-{next(_IDS)}"
+        self.client_id = client_id or f"hems-{_PROCESS}-{next(_IDS)}"
         self._username = username
         self._password = password
         self._reconnect = (reconnect_min, reconnect_max)
