@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
+from homeassistant.util import slugify
 
 from hems_core import __version__ as CORE_VERSION
 from hems_core.config import SiteConfigError
@@ -30,6 +32,7 @@ from .control import HemsControl, forecast_from, site_config
 from .coordinator import HemsForecastCoordinator, HemsPriceCoordinator, HemsPvCoordinator
 from .prices import PriceSettings
 from .services import async_setup_services
+from .site import CAR_SUBENTRIES, migrate_document
 from .site import build as build_site
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -82,7 +85,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
     control: HemsControl | None = None
     # The site document from the entry's subentries (and a hand-written site_config option).
     document = build_site(entry, str(hass.config.time_zone))
-    if CONF_SITE_CONFIG in entry.options or document.runnable:
+    legacy = CONF_SITE_CONFIG in entry.options
+    if legacy or document.has_devices:
         try:
             cfg = site_config(document.document)
         except SiteConfigError as err:
@@ -91,6 +95,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
                 translation_key="bad_site_config",
                 translation_placeholders={"error": str(err)},
             ) from err
+    # Devices without a P1 source yet: checked above, but nothing to run until one is added.
+    if legacy or document.runnable:
         interval = float(entry.options.get(CONF_FAST_LOOP_S, DEFAULT_FAST_LOOP_S))
         control = HemsControl(hass, entry.entry_id, cfg, interval, entry.title)
         try:
@@ -103,6 +109,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
                 translation_placeholders={"error": str(err)},
             ) from err
         entry.async_on_unload(control.async_stop)
+        control.async_check_prices(prices is not None)
         _feed_forecast(hass, control, forecast, pv, prices, entry)
     # The site device first: the cars' devices hang off it.
     site_device = dr.async_get(hass).async_get_or_create(
@@ -161,6 +168,36 @@ def _feed_forecast(
 async def _async_options_updated(hass: HomeAssistant, entry: HemsConfigEntry) -> None:
     """Reload so changed sources and tariffs take effect at once."""
     await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool:
+    """1.1 → 1.2: a ``site_config`` option's devices become subentries (site/control stay)."""
+    if entry.version > 1:
+        return False  # a newer release wrote this entry
+    if entry.minor_version < 2:
+        options = dict(entry.options)
+        if isinstance(doc := options.get(CONF_SITE_CONFIG), dict):
+            subentries, rest = migrate_document(doc)
+            taken: set[str] = set()
+            for kind, title, data in subentries:
+                uid = slugify(title) if kind in CAR_SUBENTRIES else kind
+                hass.config_entries.async_add_subentry(
+                    entry,
+                    ConfigSubentry(
+                        data=MappingProxyType(data),
+                        subentry_type=kind,
+                        title=title,
+                        # Two cars of one name (parse_config refuses that) must not stop this.
+                        unique_id=None if uid in taken else uid,
+                    ),
+                )
+                taken.add(uid)
+            if rest:
+                options[CONF_SITE_CONFIG] = rest
+            else:
+                del options[CONF_SITE_CONFIG]
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool:

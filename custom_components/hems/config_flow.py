@@ -17,6 +17,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     ConfigEntrySelector,
     ConfigEntrySelectorConfig,
     EntitySelector,
@@ -30,6 +31,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
 )
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
@@ -37,7 +39,10 @@ from hems_core.tariffs import PriceDataError, be_flanders, compose, parse_prices
 from hems_core.tariffs.composition import flanders_areas
 
 from .const import (
+    CONF_FEED_IN_FEE,
+    CONF_FEED_IN_TARIFF,
     CONF_FLUVIUS_AREA,
+    CONF_GRID_FEE,
     CONF_LOAD_ENERGY_ENTITY,
     CONF_PRICE_AREA,
     CONF_PRICE_CONFIG_ENTRY,
@@ -50,6 +55,7 @@ from .const import (
     CONF_PV_SOLCAST_ENTITIES,
     CONF_PV_TILT,
     CONF_SITE_NAME,
+    CONF_SUPPLIER_FEE,
     CONF_TARIFF,
     DEFAULT_SITE_NAME,
     DOMAIN,
@@ -63,20 +69,38 @@ from .const import (
     SOLCAST_DOMAIN,
     TARIFF_ALL_IN,
     TARIFF_BE,
+    TARIFF_DE,
     TARIFF_FIELDS,
     TARIFF_NL,
+    TARIFF_SE,
     TARIFFS,
 )
 from .prices import PriceSettings
 from .schema import vol
+from .site import CONF_ALLOW_EXPORT, CONF_FUSE_A, CONF_PHASES
 from .subentry_flow import SUBENTRY_FLOWS
+
+#: Starting values of the tariff fields (currency/kWh before VAT), each from a public figure;
+#: 0 where no figure fits most contracts (the user's tariff card has it).
+FEE_DEFAULTS: dict[str, dict[str, float]] = {
+    # Tibber NL's purchase fee, April 2025, excl. VAT: 0.0248 EUR/kWh; Dutch suppliers' export
+    # fee is often the same number (eniris.com, "Dynamic pricing in the Netherlands").
+    TARIFF_NL: {CONF_SUPPLIER_FEE: 0.0248, CONF_FEED_IN_FEE: 0.0248},
+    # Median of the 2025 household per-kWh network charges (SLP NS Arbeitspreis) of the ten
+    # large DSOs on smard.de (Bundesnetzagentur): 9.0 ct; EEG feed-in for PV up to 10 kWp with
+    # self-consumption commissioned 2025-08-01..2026-01-31: 7.86 ct (EEG section 48).
+    TARIFF_DE: {CONF_GRID_FEE: 0.090, CONF_FEED_IN_TARIFF: 0.0786},
+    # A Swedish fuse tariff's transfer fee: Norrtalje Energi, 20.0 ore/kWh excl. VAT.
+    TARIFF_SE: {CONF_GRID_FEE: 0.20},
+}
 
 
 class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create a HEMS site; devices and tariffs are added in later steps as they land."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    #: 2: devices are subentries (a ``site_config`` option is turned into them on migration).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -93,7 +117,7 @@ class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
         return dict(SUBENTRY_FLOWS)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the site's name; the slug keeps two sites apart."""
+        """The site's name, its grid connection and whether storage may export (V2G)."""
         errors: dict[str, str] = {}
         if user_input is not None:
             name = str(user_input[CONF_SITE_NAME]).strip()
@@ -102,12 +126,55 @@ class HemsConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 await self.async_set_unique_id(slugify(name))
                 self._abort_if_unique_id_configured()
-                return self.async_create_entry(title=name, data={CONF_SITE_NAME: name})
+                return self.async_create_entry(
+                    title=name, data={CONF_SITE_NAME: name, **_grid(user_input)}
+                )
+        fields = {vol.Required(CONF_SITE_NAME, default=DEFAULT_SITE_NAME): str}
         return self.async_show_form(
             step_id="user",
-            data_schema=vol.Schema({vol.Required(CONF_SITE_NAME, default=DEFAULT_SITE_NAME): str}),
+            data_schema=vol.Schema({**fields, **_grid_fields(user_input or {})}),
             errors=errors,
         )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the grid connection or the export policy (the name stays: it is the id)."""
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            return self.async_update_reload_and_abort(
+                entry, data={**entry.data, **_grid(user_input)}
+            )
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=vol.Schema(_grid_fields(entry.data))
+        )
+
+
+def _grid_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
+    """Phases, main fuse per phase and the export policy, showing ``current``."""
+    return {
+        vol.Required(CONF_PHASES, default=str(current.get(CONF_PHASES, 1))): SelectSelector(
+            SelectSelectorConfig(
+                options=["1", "3"], translation_key="phases", mode=SelectSelectorMode.LIST
+            )
+        ),
+        vol.Required(CONF_FUSE_A, default=float(current.get(CONF_FUSE_A, 25))): NumberSelector(
+            NumberSelectorConfig(
+                min=6, max=200, step=1, unit_of_measurement="A", mode=NumberSelectorMode.BOX
+            )
+        ),
+        vol.Required(CONF_ALLOW_EXPORT, default=bool(current.get(CONF_ALLOW_EXPORT, False))): (
+            BooleanSelector()
+        ),
+    }
+
+
+def _grid(answers: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_PHASES: int(answers[CONF_PHASES]),
+        CONF_FUSE_A: float(answers[CONF_FUSE_A]),
+        CONF_ALLOW_EXPORT: bool(answers[CONF_ALLOW_EXPORT]),
+    }
 
 
 class HemsOptionsFlow(OptionsFlow):
@@ -248,6 +315,15 @@ class HemsOptionsFlow(OptionsFlow):
             description_placeholders=placeholders,
         )
 
+    async def _tariff_name(self, tariff: str) -> str:
+        """The template's name as the tariff selector shows it, in the system's language."""
+        key = f"component.{DOMAIN}.selector.{CONF_TARIFF}.options.{tariff}"
+        for language in (self.hass.config.language, "en"):
+            names = await async_get_translations(self.hass, language, "selector", [DOMAIN])
+            if key in names:
+                return names[key]
+        return tariff  # pragma: no cover - every template has a name in en.json
+
     async def _check_price_source(
         self, source: str, user_input: dict[str, Any]
     ) -> tuple[dict[str, str], dict[str, str]]:
@@ -315,8 +391,12 @@ class HemsOptionsFlow(OptionsFlow):
             else:
                 self._answers.update(user_input)
                 return self.async_create_entry(data=self._answers)
-        # Shown again after an error: keep what the user just chose.
-        current = {**self.config_entry.options, **(user_input or {})}
+        # Shown again after an error: keep what the user just chose. A template change starts
+        # from that template's sourced defaults, not from another template's numbers.
+        saved = self.config_entry.options
+        kept = saved if saved.get(CONF_TARIFF) == tariff else {}
+        current = {**FEE_DEFAULTS.get(tariff, {}), **kept, **(user_input or {})}
+        placeholders["tariff"] = await self._tariff_name(tariff)
         fields: dict[Any, Any] = {}
         if tariff == TARIFF_BE:
             area = current.get(CONF_FLUVIUS_AREA)
@@ -329,8 +409,11 @@ class HemsOptionsFlow(OptionsFlow):
                     mode=SelectSelectorMode.DROPDOWN,
                 )
             )
+        unit = "SEK/kWh" if tariff == TARIFF_SE else "EUR/kWh"
         number = NumberSelector(
-            NumberSelectorConfig(min=-1, max=5, step="any", mode=NumberSelectorMode.BOX)
+            NumberSelectorConfig(
+                min=-1, max=5, step="any", mode=NumberSelectorMode.BOX, unit_of_measurement=unit
+            )
         )
         for key in TARIFF_FIELDS[tariff]:
             fields[vol.Required(key, default=float(current.get(key, 0.0)))] = number

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -33,6 +33,8 @@ SUBENTRY_TYPES: Final = (
     SUBENTRY_P1,
     SUBENTRY_GATEWAY,
 )
+#: Subentries that are a car (unique id: the car's name as a slug).
+CAR_SUBENTRIES: Final = (SUBENTRY_WALLBOX, SUBENTRY_ENTITY_CAR)
 #: Subentry data: ``car`` (a ``cars[]`` item), ``wallbox`` (a ``devices.wallboxes[]`` item
 #: without ``name``, or None for a car without a driver), ``entities`` (entity-backed fields of
 #: docs/configuration.md), ``pv``/``battery``/``meter`` (their sections), ``source`` (P1: mqtt or
@@ -63,8 +65,6 @@ class SiteDocument:
     """What one entry describes: the core's document and the devices read through HA."""
 
     document: dict[str, Any]
-    #: Entity-backed cars by car name: the ``entities`` fields of docs/configuration.md.
-    entity_cars: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The P1 meter read from HA sensors (``power_entity``, ...), when that is the source.
     entity_meter: dict[str, Any] | None = None
     #: The backup gateway's MQTT status topic (``host``, ``port``, ``topic``), if any.
@@ -74,7 +74,7 @@ class SiteDocument:
     def has_devices(self) -> bool:
         """Something to control: a car or battery; without one the runtime is not started."""
         doc = self.document
-        return bool(doc.get("cars") or doc.get("battery") or self.entity_cars)
+        return bool(doc.get("cars") or doc.get("battery"))
 
     @property
     def has_meter(self) -> bool:
@@ -116,7 +116,9 @@ def assemble(
     base = options.get(CONF_SITE_CONFIG)
     doc: dict[str, Any] = copy.deepcopy(dict(base)) if isinstance(base, Mapping) else {}
     site = doc.setdefault("site", {})
-    site.setdefault("timezone", timezone)
+    if not isinstance(base, Mapping):
+        # A hand-written (or migrated) document keeps its own zone or parse_config's default.
+        site.setdefault("timezone", timezone)
     grid = site.setdefault("grid", {})
     for key in GRID_KEYS:
         if data.get(key) is not None:
@@ -137,9 +139,11 @@ def assemble(
             if sub.get(KEY_WALLBOX) is not None:
                 wallboxes.append({"name": car["name"], **sub[KEY_WALLBOX]})
         elif kind == SUBENTRY_ENTITY_CAR:
+            # A wallbox of type entity: parse_config checks it, the integration builds it
+            # (entity_device.py).
             car = dict(sub[KEY_CAR])
             cars.append(car)
-            out.entity_cars[car["name"]] = {"name": car["name"], **sub[KEY_ENTITIES]}
+            wallboxes.append({"name": car["name"], "type": "entity", **sub[KEY_ENTITIES]})
         elif kind == SUBENTRY_PV:
             devices["pv"] = dict(sub[KEY_PV])
         elif kind == SUBENTRY_BATTERY:
@@ -158,3 +162,47 @@ def assemble(
     if not devices:
         del doc["devices"]
     return out
+
+
+def migrate_document(
+    document: Mapping[str, Any],
+) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, Any]]:
+    """A hand-written site document as subentries ``(type, title, data)`` and what stays.
+
+    Cars (with their wallbox), the battery, the P1 meter and the PV inverter become
+    subentries; ``site``, ``control`` and anything this cannot place (a wallbox of no car)
+    stay in the returned document, which :func:`assemble` still reads as its base, so nothing
+    is lost and the assembled document equals the old one.
+    """
+    rest = copy.deepcopy(dict(document))
+    devices = dict(rest.pop("devices", None) or {})
+    boxes = {
+        str(wb.get("name")): dict(wb)
+        for wb in devices.pop("wallboxes", None) or []
+        if isinstance(wb, Mapping)
+    }
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    kept_cars: list[Any] = []
+    for car in rest.pop("cars", None) or []:
+        if not isinstance(car, Mapping) or not isinstance(car.get("name"), str):
+            kept_cars.append(car)
+            continue
+        box = boxes.pop(car["name"], None)
+        if box is not None:
+            box.pop("name")
+        out.append((SUBENTRY_WALLBOX, car["name"], {KEY_CAR: dict(car), KEY_WALLBOX: box}))
+    if isinstance(rest.get("battery"), Mapping):
+        battery = dict(rest.pop("battery"))
+        out.append((SUBENTRY_BATTERY, str(battery.get("name", "battery")), {KEY_BATTERY: battery}))
+    if isinstance(devices.get("meter"), Mapping):
+        meter = dict(devices.pop("meter"))
+        out.append((SUBENTRY_P1, "P1 meter", {KEY_SOURCE: P1_MQTT, KEY_METER: meter}))
+    if isinstance(devices.get("pv"), Mapping):
+        out.append((SUBENTRY_PV, "PV inverter", {KEY_PV: dict(devices.pop("pv"))}))
+    if kept_cars:
+        rest["cars"] = kept_cars
+    if boxes:
+        devices["wallboxes"] = list(boxes.values())
+    if devices:
+        rest["devices"] = devices
+    return out, rest

@@ -77,6 +77,15 @@ MODBUS_WALLBOXES: Final = ("quasar", "ambicharge", "sigenergy_evdc")
 WALLBOX_CONNECTIONS: Final = (*MODBUS_WALLBOXES, "mqtt", "ocpp")
 MQTT_TOPICS: Final = ("setpoint", "state", "watchdog", "start_stop", "control")
 WRITE_MODES: Final = ("number", "select", "action")
+WRITE_KEYS: Final = (
+    "setpoint_entity",
+    "select_entity",
+    "select_charge",
+    "select_discharge",
+    "select_idle",
+    "action",
+    "action_data",
+)
 METER_FORMATS: Final = ("telegram", "dsmr_reader", "json")
 METER_TOPICS: Final = {"telegram": "p1/telegram", "dsmr_reader": "dsmr/reading/", "json": "p1/json"}
 CAR_NUMBERS: Final = ("capacity_kwh", "max_charge_kw", "max_discharge_kw")
@@ -482,6 +491,13 @@ def _missing(
     }
 
 
+def _unit(flow: ConfigSubentryFlow, entity_id: str, units: tuple[str, ...]) -> str | None:
+    """The entity's unit when the driver knows it (else the driver's default, W)."""
+    state = flow.hass.states.get(entity_id)
+    unit = None if state is None else state.attributes.get("unit_of_measurement")
+    return str(unit) if unit in units else None
+
+
 class EntityCarSubentryFlow(_CarFlow):
     """A car whose box is in Home Assistant already: read sensors, write a number/select/action."""
 
@@ -497,12 +513,10 @@ class EntityCarSubentryFlow(_CarFlow):
             if (error := self._name_error(name)) is not None:
                 errors[CONF_NAME] = error
             if not errors:
-                self._data = {
-                    CONF_NAME: name,
-                    KEY_ENTITIES: _clean(
-                        {k: user_input.get(k) for k in (*self.READ, "write_mode")}
-                    ),
-                }
+                entities = _clean({k: user_input.get(k) for k in (*self.READ, "write_mode")})
+                if (unit := _unit(self, entities["power_entity"], ("W", "kW"))) is not None:
+                    entities["power_unit"] = unit
+                self._data = {CONF_NAME: name, KEY_ENTITIES: entities}
                 return await self.async_step_write()
         current = dict(user_input or {})
         if not current and self._old:
@@ -553,6 +567,13 @@ class EntityCarSubentryFlow(_CarFlow):
                     if key in answers and answers[key] not in offered:
                         errors[key] = "option_missing"
             if not errors:
+                if mode == "number":
+                    unit = _unit(self, answers["setpoint_entity"], ("W", "kW", "A"))
+                    if unit is not None:
+                        answers["setpoint_unit"] = unit
+                # Back from another mode: only this mode's keys stay.
+                for key in (*WRITE_KEYS, "setpoint_unit"):
+                    self._data[KEY_ENTITIES].pop(key, None)
                 self._data[KEY_ENTITIES].update(answers)
                 return await self.async_step_car()
         saved = self._old.get(KEY_ENTITIES) or {}

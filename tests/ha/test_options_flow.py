@@ -207,7 +207,13 @@ async def test_nordpool_action_missing_then_nl_tariff(hass: HomeAssistant) -> No
     result = await hass.config_entries.options.async_configure(result["flow_id"], prices)
     assert result["step_id"] == "tariff"
     assert _keys(result) == [CONF_SUPPLIER_FEE, CONF_FEED_IN_FEE, CONF_FEED_IN_COMPENSATION]
-    assert result["description_placeholders"]["tariff"] == "nl_dynamic"
+    # The template's readable name (the tariff selector's), not its key; sourced defaults
+    # with their unit, not zeros.
+    assert result["description_placeholders"]["tariff"] == "Netherlands: dynamic contract"
+    defaults = result["data_schema"]({})
+    assert defaults[CONF_SUPPLIER_FEE] == 0.0248 and defaults[CONF_FEED_IN_FEE] == 0.0248
+    for key in result["data_schema"].schema.values():
+        assert key.config["unit_of_measurement"] == "EUR/kWh"
     fees = {CONF_SUPPLIER_FEE: 0.0218, CONF_FEED_IN_FEE: 0.0115, CONF_FEED_IN_COMPENSATION: 0.01}
     result = await hass.config_entries.options.async_configure(result["flow_id"], fees)
     assert result["type"] is FlowResultType.CREATE_ENTRY
