@@ -366,7 +366,11 @@ class CoreController:
             _, pv_kw = home.load_pv_kw(t_s)
             used = home._pv_used_kw(pv_kw, t_s)
             pv = PvObs(now, True, used * 1000.0, home.pv_limit_w)
-        return Observation(MeterObs(now, home.meter_w(t_s)), storage, pv)
+        # The import register, as a P1 meter reports it: the core's peak tracker integrates the
+        # power only over short gaps (60 s, for 1-5 s readings), so at a backtest tick of
+        # minutes the power alone would count a fraction of each interval's energy.
+        meter = MeterObs(now, home.meter_w(t_s), energy_import_kwh=home.import_counter_kwh)
+        return Observation(meter, storage, pv)
 
     def tick(self, t_s: float, home: Home, quarter: bool) -> None:
         now = datetime.fromtimestamp(t_s, UTC)

@@ -104,6 +104,8 @@ class Home:
         self.events = sorted(sc.events, key=lambda e: e.start_s)
         self.errors: list[str] = []  # controller exceptions the runner caught
         self.clipped_kwh = 0.0  # storage/PV energy the grid limits cut (AC side)
+        #: The meter's cumulative import register (kWh), as a P1/DSMR meter reports it.
+        self.import_counter_kwh = 0.0
 
     # -- what the devices report -------------------------------------------------------------
 
@@ -265,6 +267,7 @@ class Home:
         grid_kw = load - pv_used + total / 1000.0
         self.grid_w = grid_kw * 1000.0
         m.import_kwh[q] += max(grid_kw, 0.0) * h
+        self.import_counter_kwh += max(grid_kw, 0.0) * h
         exp = max(-grid_kw, 0.0)
         m.export_kwh[q] += exp * h
         m.stored_export_kwh[q] += min(exp, dis_w / 1000.0) * h

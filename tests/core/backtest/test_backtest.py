@@ -125,3 +125,31 @@ def test_dask_fleet_matches_the_serial_run() -> None:
     # the homes really differ: a fleet of one home has another mean
     one = run_fleet(NL, 1, engine="serial", seed=7, **kw)
     assert one["controllers"]["dumb"]["total_cost"] != serial["controllers"]["dumb"]["total_cost"]
+
+
+def test_the_core_sees_the_metered_peaks_at_a_coarse_tick() -> None:
+    """The control core's peak tracker gets the meter's import register, as from a P1 meter.
+
+    With power alone it integrates at most 60 s per reading, so at a 900 s tick it saw a
+    fifteenth of each day's hourly peak and planned V2H to shave peaks that were not there.
+    """
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from hems_core.backtest.controllers import CoreController
+    from hems_core.backtest.kpi import _local
+    from hems_core.backtest.runner import run_one
+
+    sc = load_scenario(ROOT / "scenarios" / "se-effekt").with_days(2)
+    ctl = CoreController(sc, "mpc", step_s=900.0)
+    home, _ = run_one(sc, ctl, 900.0)
+    cap = sc.capacity
+    assert cap is not None
+    _, _, hours = _local(sc, 2 * 96)
+    hourly = home.meters.import_kwh.reshape(-1, 4).sum(axis=1)
+    night = np.array([(h >= 22 or h < 6) for h in hours[::4]])
+    weighted = hourly * np.where(night, cap.night_weight, 1.0)
+    first_day = float(np.max(weighted[:24]))
+    fields = ctl.core.peaks.state_fields(datetime.fromtimestamp(sc.end_s, UTC))
+    assert fields["month_daily_peaks_kw"][0] == pytest.approx(first_day, rel=0.02)
