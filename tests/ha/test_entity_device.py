@@ -295,6 +295,10 @@ async def test_writes_through_a_select(hass: HomeAssistant, device: None) -> Non
                           select_idle="Idle")  # fmt: skip
     await charge_only.set_power(-3000)  # cannot discharge: idle
     assert _value(hass, "input_select.mode") == "Idle"
+    typo = _driver(hass, power_entity="sensor.box_power", write_mode="select",
+                   select_entity="input_select.mode", select_idle="Stop")  # fmt: skip
+    with pytest.raises(ValueOutOfRangeError, match="no option 'Stop'"):
+        await typo.set_power(0)
 
 
 async def test_writes_through_an_action(hass: HomeAssistant, device: None) -> None:
@@ -319,6 +323,11 @@ async def test_writes_through_an_action(hass: HomeAssistant, device: None) -> No
     await drv.set_power(9000)
     await hass.async_block_till_done()
     assert len(calls) == 3 and float(_value(hass, "input_number.setpoint")) == 7400
+    # An action in kW on a 0.5 kW step: 3.3 kW asked, 3 kW sent.
+    kw = _driver(hass, power_entity="sensor.box_power", write_mode="action",
+                 action="script.box_power", setpoint_unit="kW", step=0.5)  # fmt: skip
+    await kw.set_power(3300)
+    assert calls[-1].data["service_data"] == {"power_w": 3.0}
 
     missing = _driver(hass, power_entity="sensor.box_power", write_mode="action",
                       action="script.no_such_script")  # fmt: skip
@@ -327,7 +336,7 @@ async def test_writes_through_an_action(hass: HomeAssistant, device: None) -> No
 
 
 async def test_unavailable_inputs_make_the_box_silent_and_stop_it(
-    hass: HomeAssistant, device: None
+    hass: HomeAssistant, device: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     drv = _driver(hass, **NUMBER, soc_entity="sensor.box_soc")
     await drv.set_power(-3000)
@@ -369,6 +378,19 @@ async def test_unavailable_inputs_make_the_box_silent_and_stop_it(
     kw = _driver(hass, **{**NUMBER, "setpoint_entity": "number.box_kw"})
     with pytest.raises(DeviceConnectionError):
         await kw.set_power(2000)
+    # Sensors and setting gone together: the stop cannot be written either; that is logged and
+    # the read still reports the box as silent.
+    await _set(hass, "input_boolean.online", True)
+    await kw.set_power(2000)
+    await _set(hass, "input_boolean.online", False)
+    with pytest.raises(DeviceConnectionError):
+        await kw.read_state()
+    assert "could not set 0 W" in caplog.text
+
+    # A power sensor in a unit that is no power unit is refused, not guessed.
+    await _set(hass, "input_boolean.online", True)
+    with pytest.raises(PayloadError, match="not a power unit"):
+        await _driver(hass, **{**NUMBER, "power_entity": "sensor.box_soc"}).read_state()
 
 
 async def test_stale_readings_and_the_drivers_own_watchdog(
