@@ -195,21 +195,69 @@ def local_keys(epochs: IntArray, tz: ZoneInfo) -> tuple[IntArray, IntArray]:
     """Local calendar keys per instant: (local date as ordinal day number, local quarter 0..95).
 
     Offsets are looked up once per UTC hour (zone offsets change on whole quarter-hours at most),
-    so a year of quarters costs a few thousand zoneinfo calls, not 35,000.
+    so a year of quarters costs a few thousand zoneinfo calls, not 35,000; the hours are kept
+    per zone (:data:`_HOUR_CACHE`), so asking again for the same weeks costs none.
     """
     if epochs.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     hours = epochs // 3600
-    uniq, inverse = np.unique(hours, return_inverse=True)
-    offsets = np.fromiter(
-        (int(_offset(datetime.fromtimestamp(int(h) * 3600, tz=UTC).astimezone(tz))) for h in uniq),
-        dtype=np.int64,
-        count=uniq.size,
-    )
-    local = epochs + offsets[inverse]
+    first, last = int(hours.min()), int(hours.max())
+    if last - first < _HOUR_CACHE_MAX:
+        h0, table = _hour_offsets(tz, first, last)
+        local = epochs + table[hours - h0]
+    else:  # sparse instants over decades: only the hours used
+        uniq, inverse = np.unique(hours, return_inverse=True)
+        offsets = np.fromiter(
+            (int(_offset(datetime.fromtimestamp(int(h) * 3600, tz=UTC).astimezone(tz)))
+             for h in uniq),
+            dtype=np.int64,
+            count=uniq.size,
+        )  # fmt: skip
+        local = epochs + offsets[inverse]
     day = local // 86400 + _EPOCH_ORDINAL
     quarter = (local % 86400) // STEP_S
     return day, quarter
+
+
+#: Per zone: (first UTC hour, UTC offset in seconds of every hour from it). A backtest asks
+#: for the same weeks of history every hour; the table grows to cover what was asked.
+_HOUR_CACHE: dict[ZoneInfo, tuple[int, IntArray]] = {}
+#: Hours a cached table may span (about 23 years), so odd inputs cannot grow it unbounded.
+_HOUR_CACHE_MAX: Final = 200_000
+
+
+def _offsets_of(tz: ZoneInfo, first: int, last: int) -> IntArray:
+    return np.fromiter(
+        (
+            int(_offset(datetime.fromtimestamp(h * 3600, tz=UTC).astimezone(tz)))
+            for h in range(first, last + 1)
+        ),
+        dtype=np.int64,
+        count=last - first + 1,
+    )
+
+
+def _hour_offsets(tz: ZoneInfo, first: int, last: int) -> tuple[int, IntArray]:
+    """The cached offset table of ``tz`` covering UTC hours ``first..last``."""
+    key = tz
+    have = _HOUR_CACHE.get(key)
+    if have is not None:
+        h0, table = have
+        h1 = h0 + table.shape[0] - 1
+        if h0 <= first and last <= h1:
+            return have
+        lo, hi = min(first, h0), max(last, h1)
+        if hi - lo < _HOUR_CACHE_MAX:
+            parts = []
+            if lo < h0:
+                parts.append(_offsets_of(tz, lo, h0 - 1))
+            parts.append(table)
+            if hi > h1:
+                parts.append(_offsets_of(tz, h1 + 1, hi))
+            _HOUR_CACHE[key] = (lo, np.concatenate(parts))
+            return _HOUR_CACHE[key]
+    _HOUR_CACHE[key] = (first, _offsets_of(tz, first, last))
+    return _HOUR_CACHE[key]
 
 
 def _offset(dt: datetime) -> float:
