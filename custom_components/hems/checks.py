@@ -68,9 +68,10 @@ async def mqtt_topic(
     topic: str,
     username: str | None = None,
     password: str | None = None,
-    wait_s: float = MQTT_WAIT_S,
+    wait_s: float | None = None,
 ) -> str | None:
     """Connect to the broker and wait for one message on ``topic`` (wildcards allowed)."""
+    wait_s = MQTT_WAIT_S if wait_s is None else wait_s
     client = MqttClient(host, port, username=username, password=password, timeout=TIMEOUT_S)
     got = asyncio.Event()
     client.subscribe(topic, lambda _t, _p: got.set())
