@@ -1,4 +1,4 @@
-"""Binary sensors: boost active per car, fail-safe active for the site."""
+"""Binary sensors: boost active per car; fail-safe active and grid available for the site."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ PARALLEL_UPDATES = 0
 class HemsBinaryDescription(BinarySensorEntityDescription):
     """A flag read from the core's status (``car`` is None for site flags)."""
 
-    is_on_fn: Callable[[CoreStatus, str | None], bool]
+    is_on_fn: Callable[[CoreStatus, str | None], bool | None]
 
 
 BOOST_ACTIVE = HemsBinaryDescription(
@@ -41,6 +41,13 @@ FAIL_SAFE = HemsBinaryDescription(
     device_class=BinarySensorDeviceClass.PROBLEM,
     is_on_fn=lambda st, car: st.failsafe,
 )
+#: The core's fused grid state (meter, gateway, inverter, voltage); unknown is no outage.
+GRID_AVAILABLE = HemsBinaryDescription(
+    key="grid_available",
+    translation_key="grid_available",
+    device_class=BinarySensorDeviceClass.POWER,
+    is_on_fn=lambda st, car: {"on": True, "off": False}.get(st.grid_state),
+)
 
 
 async def async_setup_entry(
@@ -52,7 +59,10 @@ async def async_setup_entry(
     control = entry.runtime_data.control
     if control is None:
         return
-    entities: list[BinarySensorEntity] = [HemsSiteBinary(entry, FAIL_SAFE)]
+    entities: list[BinarySensorEntity] = [
+        HemsSiteBinary(entry, FAIL_SAFE),
+        HemsSiteBinary(entry, GRID_AVAILABLE),
+    ]
     entities += [HemsCarBinary(entry, car, BOOST_ACTIVE) for car in control.cars]
     async_add_entities(entities)
 

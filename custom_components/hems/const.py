@@ -7,7 +7,15 @@ from typing import Final
 from homeassistant.const import Platform
 
 DOMAIN: Final = "hems"
-PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SELECT, Platform.SENSOR]
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
 
 CONF_LOAD_ENERGY_ENTITY: Final = "load_energy_entity"
 FORECAST_HISTORY_DAYS: Final = 35

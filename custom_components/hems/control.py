@@ -23,6 +23,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from hems_core.config import SiteConfig, parse_config
+from hems_core.control import outlook
 from hems_core.control.core import CoreStatus
 from hems_core.control.planning import Forecast
 from hems_core.control.runtime import Runtime
@@ -101,6 +102,45 @@ def site_config(raw: Mapping[str, Any]) -> SiteConfig:
     return parse_config(raw)
 
 
+def status_events(prev: CoreStatus | None, st: CoreStatus) -> list[tuple[str, dict[str, Any]]]:
+    """Bus events for what changed between two statuses (the core decided; we only compare).
+
+    ``boost_started``/``boost_ended`` per car, ``plan_changed`` on a new plan,
+    ``departure_target_at_risk`` when a car's next departure turns at risk (once per
+    departure), ``island_mode_changed`` when the island machine moves.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    before = set() if prev is None else set(prev.boosts)
+    for car in sorted(set(st.boosts) - before):
+        out.append(("boost_started", {"car": car}))
+    for car in sorted(before - set(st.boosts)):
+        out.append(("boost_ended", {"car": car}))
+    if st.plan_seq is not None and (prev is None or st.plan_seq != prev.plan_seq):
+        out.append(("plan_changed", {"plan_seq": st.plan_seq}))
+    for car, dep in st.departures.items():
+        was = None if prev is None else prev.departures.get(car)
+        if dep.state == outlook.AT_RISK and (
+            was is None or was.state != outlook.AT_RISK or was.at != dep.at
+        ):
+            soc = st.socs.get(car)
+            out.append(
+                (
+                    "departure_target_at_risk",
+                    {
+                        "car": car,
+                        "departure": dep.at.isoformat(),
+                        "target_soc": round(dep.target_soc * 100.0, 1),
+                        "soc": None if soc is None else round(soc * 100.0, 1),
+                    },
+                )
+            )
+    if prev is not None and st.island_state != prev.island_state:
+        out.append(
+            ("island_mode_changed", {"state": st.island_state, "previous": prev.island_state})
+        )
+    return out
+
+
 def status_of(st: CoreStatus, solving: bool) -> str:
     """One word for the status sensor, most important first."""
     if st.mode is Mode.OFF:
@@ -141,8 +181,8 @@ class HemsControl:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
-        self._boosting: set[str] = set()
-        self._plan_seq: int | None = None
+        self._last: CoreStatus | None = None
+        self._outlook: tuple[tuple[int | None, int], dict[str, Any]] | None = None
         self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, f"hems.{entry_id}")
 
     async def async_start(self) -> None:
@@ -243,19 +283,54 @@ class HemsControl:
             raise RuntimeError("the control loop is not running")
         return self.runtime
 
+    def outlook(self) -> dict[str, Any]:
+        """The plan's read-outs (``hems_core.control.outlook``), kept per plan and minute.
+
+        ``next_action``, ``cost_today``/``cost_tomorrow`` (:func:`outlook.day_costs`),
+        ``savings`` (:func:`outlook.savings_vs_plug_in`); empty before the runtime exists.
+        """
+        rt = self.runtime
+        if rt is None:
+            return {}
+        core = rt.core
+        now = rt.now()
+        t_s = now.timestamp()
+        key = (None if core.plan is None else core.plan.seq, int(t_s // 60))
+        if self._outlook is not None and self._outlook[0] == key:
+            return self._outlook[1]
+        today, tomorrow = outlook.day_costs(core.plan, t_s, core.tz)
+        caps = {n: s.max_charge_w / 1000.0 for n, s in core.storages.items() if s.kind == "ev"}
+        data: dict[str, Any] = {
+            "next_action": outlook.next_action(core.plan, t_s),
+            "cost_today": today,
+            "cost_tomorrow": tomorrow,
+            "savings": outlook.savings_vs_plug_in(core.plan, t_s, caps),
+        }
+        self._outlook = (key, data)
+        return data
+
+    def planned_power(self, car: str) -> tuple[float | None, ...]:
+        """A car's planned power (W) in the running step and the next."""
+        rt = self.runtime
+        if rt is None:
+            return (None, None)
+        return outlook.planned_power_w(rt.core.plan, car, rt.now().timestamp())
+
+    @callback
+    def async_changed(self) -> None:
+        """An owner's setting reached the core: save soon (survives a restart), tell entities."""
+        if self.runtime is not None:
+            self._store.async_delay_save(self._snapshot, 1)
+        for update in list(self._listeners):
+            update()
+
     @callback
     def _after_tick(self) -> None:
         st = self.status()
         if st is not None:
-            boosting = set(st.boosts)
-            for car in boosting - self._boosting:
-                self._fire("boost_started", car=car)
-            for car in self._boosting - boosting:
-                self._fire("boost_ended", car=car)
-            self._boosting = boosting
-            if st.plan_seq is not None and st.plan_seq != self._plan_seq:
-                self._plan_seq = st.plan_seq
-                self._fire("plan_changed", plan_seq=st.plan_seq)
+            for kind, data in status_events(self._last, st):
+                self._fire(kind, **data)
+            self._last = st
         for update in list(self._listeners):
             update()
 
@@ -277,6 +352,25 @@ class HemsControl:
             self._raise("p1_silent", "p1_silent", "meter")
         elif ev.kind == "failsafe_cleared":
             self._clear("p1_silent")
+
+    @callback
+    def async_check_prices(self, configured: bool) -> None:
+        """Without a price source the core only runs its rule-based fallback: say so, fixably."""
+        issue = self._issue_id("no_price_source")
+        if configured:
+            self._clear("no_price_source")
+            return
+        self._issues.add(issue)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue,
+            is_fixable=True,
+            data={"entry_id": self.entry_id},
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="no_price_source",
+            translation_placeholders={"site": self.title},
+        )
 
     def _issue_id(self, key: str) -> str:
         return f"{self.entry_id}_{key}"

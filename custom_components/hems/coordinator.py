@@ -232,7 +232,8 @@ class HemsPriceCoordinator(DataUpdateCoordinator[PriceData]):
                 self.hass,
                 DOMAIN,
                 self.issue_id,
-                is_fixable=False,
+                is_fixable=True,
+                data={"entry_id": self.config_entry.entry_id},
                 severity=ir.IssueSeverity.WARNING,
                 translation_key="price_feed_broken",
                 translation_placeholders={

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import HemsConfigEntry
@@ -27,6 +28,31 @@ TO_REDACT = {
     "longitude",
     "unique_id",
 }
+
+
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+
+
+def _hosts(value: Any) -> set[str]:
+    """Every ``host`` in a (plain) site document: event messages may name them."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "host" and isinstance(v, str) and v:
+                found.add(v)
+            else:
+                found |= _hosts(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _hosts(v)
+    return found
+
+
+def _scrub(text: str, hosts: set[str]) -> str:
+    """An event message without addresses (a driver error often quotes host:port)."""
+    for host in sorted(hosts, key=len, reverse=True):
+        text = text.replace(host, REDACTED)
+    return _IPV4.sub(REDACTED, text)
 
 
 def _plain(value: Any) -> Any:
@@ -58,6 +84,10 @@ async def async_get_config_entry_diagnostics(
     if control is not None and control.runtime is not None:
         rt = control.runtime
         st = rt.core.status(rt.now())
+        hosts = _hosts(_plain(control.config))
+        events = [_plain(e) for e in rt.events[-50:]]
+        for ev in events:
+            ev["message"] = _scrub(str(ev.get("message", "")), hosts)
         data["control"] = {
             "core": _plain(st),
             "stats": {
@@ -65,6 +95,6 @@ async def async_get_config_entry_diagnostics(
                 for k, v in _plain(rt.stats).items()
                 if isinstance(v, int | float) and not isinstance(v, bool)
             },
-            "events": [_plain(e) for e in rt.events[-50:]],
+            "events": events,
         }
     return data
