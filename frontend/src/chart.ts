@@ -213,7 +213,7 @@ export function renderChart(m: ChartModel, o: ChartOptions): SVGTemplateResult {
     const [lo, hi] = extent(m.grid, m.peakBudget);
     const y = yScale(lo, hi, top, GRID_H);
     parts.push(svg`<g class="panel grid-panel">
-      ${frame(top, GRID_H, sx, `${o.t("grid")} · ${o.t("peak_budget")} - -`, lo, hi, y, o.lang, 1)}
+      ${frame(top, GRID_H, sx, m.peakBudget.some((v) => v != null) ? `${o.t("grid")} · ${o.t("peak_budget")} - -` : o.t("grid"), lo, hi, y, o.lang, 1)}
       ${bars(m, sx, y, m.grid, "import", "export")}
       <path class="budget" d=${stepPath(m, sx, y, m.peakBudget)}></path></g>`);
     top += GRID_H + GAP;

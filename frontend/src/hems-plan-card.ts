@@ -252,7 +252,15 @@ export class HemsPlanCard extends LitElement {
     const t = this._t;
     const cfg = this._config ?? ({ type: "" } as CardConfig);
     const m = this._model();
-    const reason = m?.reason ? reasonText(m.reason, this._lang, this._names()) : null;
+    const boosted = (this._plan?.plan?.assets ?? []).filter(
+      (a) => a.kind === "ev" && boosting(this.hass?.states ?? {}, this._info ?? null, a.name),
+    );
+    // A boost overrides the plan's step: say so rather than the plan's reason for it.
+    const reason = boosted.length
+      ? t("reason.boost", { name: boosted.map((a) => a.name).join(", ") })
+      : m?.reason
+        ? reasonText(m.reason, this._lang, this._names())
+        : null;
     let body: TemplateResult;
     if (m) {
       body = html`<div class="chartbox">

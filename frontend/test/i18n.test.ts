@@ -23,6 +23,11 @@ describe("translations", () => {
     expect(pickLanguage(undefined)).toBe("en");
   });
 
+  it("says what a boost does in every language", () => {
+    expect(translator("nl")("reason.boost", { name: "Car" })).toContain("Car laadt op vol vermogen");
+    expect(translator("de")("reason.boost", { name: "Car" })).toContain("Car lädt");
+  });
+
   it("fills placeholders", () => {
     expect(translator("en")("error", { error: "boom" })).toBe("Could not load the plan: boom");
   });

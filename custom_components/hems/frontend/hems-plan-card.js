@@ -1,5 +1,5 @@
-const F = globalThis, lt = F.ShadowRoot && (F.ShadyCSS === void 0 || F.ShadyCSS.nativeShadow) && "adoptedStyleSheets" in Document.prototype && "replace" in CSSStyleSheet.prototype, ht = /* @__PURE__ */ Symbol(), yt = /* @__PURE__ */ new WeakMap();
-let Rt = class {
+const F = globalThis, ct = F.ShadowRoot && (F.ShadyCSS === void 0 || F.ShadyCSS.nativeShadow) && "adoptedStyleSheets" in Document.prototype && "replace" in CSSStyleSheet.prototype, ht = /* @__PURE__ */ Symbol(), yt = /* @__PURE__ */ new WeakMap();
+let Ot = class {
   constructor(t, e, s) {
     if (this._$cssResult$ = !0, s !== ht) throw Error("CSSResult is not constructable. Use `unsafeCSS` or `css` instead.");
     this.cssText = t, this.t = e;
@@ -7,7 +7,7 @@ let Rt = class {
   get styleSheet() {
     let t = this.o;
     const e = this.t;
-    if (lt && t === void 0) {
+    if (ct && t === void 0) {
       const s = e !== void 0 && e.length === 1;
       s && (t = yt.get(e)), t === void 0 && ((this.o = t = new CSSStyleSheet()).replaceSync(this.cssText), s && yt.set(e, t));
     }
@@ -17,28 +17,28 @@ let Rt = class {
     return this.cssText;
   }
 };
-const Zt = (r) => new Rt(typeof r == "string" ? r : r + "", void 0, ht), Gt = (r, ...t) => {
-  const e = r.length === 1 ? r[0] : t.reduce((s, n, i) => s + ((o) => {
-    if (o._$cssResult$ === !0) return o.cssText;
-    if (typeof o == "number") return o;
-    throw Error("Value passed to 'css' function must be a 'css' function result: " + o + ". Use 'unsafeCSS' to pass non-literal values, but take care to ensure page security.");
-  })(n) + r[i + 1], r[0]);
-  return new Rt(e, r, ht);
-}, qt = (r, t) => {
-  if (lt) r.adoptedStyleSheets = t.map((e) => e instanceof CSSStyleSheet ? e : e.styleSheet);
+const Gt = (r) => new Ot(typeof r == "string" ? r : r + "", void 0, ht), qt = (r, ...t) => {
+  const e = r.length === 1 ? r[0] : t.reduce((s, n, o) => s + ((i) => {
+    if (i._$cssResult$ === !0) return i.cssText;
+    if (typeof i == "number") return i;
+    throw Error("Value passed to 'css' function must be a 'css' function result: " + i + ". Use 'unsafeCSS' to pass non-literal values, but take care to ensure page security.");
+  })(n) + r[o + 1], r[0]);
+  return new Ot(e, r, ht);
+}, Kt = (r, t) => {
+  if (ct) r.adoptedStyleSheets = t.map((e) => e instanceof CSSStyleSheet ? e : e.styleSheet);
   else for (const e of t) {
     const s = document.createElement("style"), n = F.litNonce;
     n !== void 0 && s.setAttribute("nonce", n), s.textContent = e.cssText, r.appendChild(s);
   }
-}, wt = lt ? (r) => r : (r) => r instanceof CSSStyleSheet ? ((t) => {
+}, bt = ct ? (r) => r : (r) => r instanceof CSSStyleSheet ? ((t) => {
   let e = "";
   for (const s of t.cssRules) e += s.cssText;
-  return Zt(e);
+  return Gt(e);
 })(r) : r;
-const { is: Kt, defineProperty: Jt, getOwnPropertyDescriptor: Xt, getOwnPropertyNames: Qt, getOwnPropertySymbols: Yt, getPrototypeOf: te } = Object, Y = globalThis, bt = Y.trustedTypes, ee = bt ? bt.emptyScript : "", se = Y.reactiveElementPolyfillSupport, O = (r, t) => r, ot = { toAttribute(r, t) {
+const { is: Jt, defineProperty: Xt, getOwnPropertyDescriptor: Qt, getOwnPropertyNames: Yt, getOwnPropertySymbols: te, getPrototypeOf: ee } = Object, Y = globalThis, wt = Y.trustedTypes, se = wt ? wt.emptyScript : "", re = Y.reactiveElementPolyfillSupport, O = (r, t) => r, it = { toAttribute(r, t) {
   switch (t) {
     case Boolean:
-      r = r ? ee : null;
+      r = r ? se : null;
       break;
     case Object:
     case Array:
@@ -63,7 +63,7 @@ const { is: Kt, defineProperty: Jt, getOwnPropertyDescriptor: Xt, getOwnProperty
       }
   }
   return e;
-} }, Ot = (r, t) => !Kt(r, t), xt = { attribute: !0, type: String, converter: ot, reflect: !1, useDefault: !1, hasChanged: Ot };
+} }, It = (r, t) => !Jt(r, t), xt = { attribute: !0, type: String, converter: it, reflect: !1, useDefault: !1, hasChanged: It };
 Symbol.metadata ??= /* @__PURE__ */ Symbol("metadata"), Y.litPropertyMetadata ??= /* @__PURE__ */ new WeakMap();
 let M = class extends HTMLElement {
   static addInitializer(t) {
@@ -75,18 +75,18 @@ let M = class extends HTMLElement {
   static createProperty(t, e = xt) {
     if (e.state && (e.attribute = !1), this._$Ei(), this.prototype.hasOwnProperty(t) && ((e = Object.create(e)).wrapped = !0), this.elementProperties.set(t, e), !e.noAccessor) {
       const s = /* @__PURE__ */ Symbol(), n = this.getPropertyDescriptor(t, s, e);
-      n !== void 0 && Jt(this.prototype, t, n);
+      n !== void 0 && Xt(this.prototype, t, n);
     }
   }
   static getPropertyDescriptor(t, e, s) {
-    const { get: n, set: i } = Xt(this.prototype, t) ?? { get() {
+    const { get: n, set: o } = Qt(this.prototype, t) ?? { get() {
       return this[e];
-    }, set(o) {
-      this[e] = o;
+    }, set(i) {
+      this[e] = i;
     } };
-    return { get: n, set(o) {
-      const c = n?.call(this);
-      i?.call(this, o), this.requestUpdate(t, c, s);
+    return { get: n, set(i) {
+      const l = n?.call(this);
+      o?.call(this, i), this.requestUpdate(t, l, s);
     }, configurable: !0, enumerable: !0 };
   }
   static getPropertyOptions(t) {
@@ -94,13 +94,13 @@ let M = class extends HTMLElement {
   }
   static _$Ei() {
     if (this.hasOwnProperty(O("elementProperties"))) return;
-    const t = te(this);
+    const t = ee(this);
     t.finalize(), t.l !== void 0 && (this.l = [...t.l]), this.elementProperties = new Map(t.elementProperties);
   }
   static finalize() {
     if (this.hasOwnProperty(O("finalized"))) return;
     if (this.finalized = !0, this._$Ei(), this.hasOwnProperty(O("properties"))) {
-      const e = this.properties, s = [...Qt(e), ...Yt(e)];
+      const e = this.properties, s = [...Yt(e), ...te(e)];
       for (const n of s) this.createProperty(n, e[n]);
     }
     const t = this[Symbol.metadata];
@@ -119,8 +119,8 @@ let M = class extends HTMLElement {
     const e = [];
     if (Array.isArray(t)) {
       const s = new Set(t.flat(1 / 0).reverse());
-      for (const n of s) e.unshift(wt(n));
-    } else t !== void 0 && e.push(wt(t));
+      for (const n of s) e.unshift(bt(n));
+    } else t !== void 0 && e.push(bt(t));
     return e;
   }
   static _$Eu(t, e) {
@@ -146,7 +146,7 @@ let M = class extends HTMLElement {
   }
   createRenderRoot() {
     const t = this.shadowRoot ?? this.attachShadow(this.constructor.shadowRootOptions);
-    return qt(t, this.constructor.elementStyles), t;
+    return Kt(t, this.constructor.elementStyles), t;
   }
   connectedCallback() {
     this.renderRoot ??= this.createRenderRoot(), this.enableUpdating(!0), this._$EO?.forEach((t) => t.hostConnected?.());
@@ -162,29 +162,29 @@ let M = class extends HTMLElement {
   _$ET(t, e) {
     const s = this.constructor.elementProperties.get(t), n = this.constructor._$Eu(t, s);
     if (n !== void 0 && s.reflect === !0) {
-      const i = (s.converter?.toAttribute !== void 0 ? s.converter : ot).toAttribute(e, s.type);
-      this._$Em = t, i == null ? this.removeAttribute(n) : this.setAttribute(n, i), this._$Em = null;
+      const o = (s.converter?.toAttribute !== void 0 ? s.converter : it).toAttribute(e, s.type);
+      this._$Em = t, o == null ? this.removeAttribute(n) : this.setAttribute(n, o), this._$Em = null;
     }
   }
   _$AK(t, e) {
     const s = this.constructor, n = s._$Eh.get(t);
     if (n !== void 0 && this._$Em !== n) {
-      const i = s.getPropertyOptions(n), o = typeof i.converter == "function" ? { fromAttribute: i.converter } : i.converter?.fromAttribute !== void 0 ? i.converter : ot;
+      const o = s.getPropertyOptions(n), i = typeof o.converter == "function" ? { fromAttribute: o.converter } : o.converter?.fromAttribute !== void 0 ? o.converter : it;
       this._$Em = n;
-      const c = o.fromAttribute(e, i.type);
-      this[n] = c ?? this._$Ej?.get(n) ?? c, this._$Em = null;
+      const l = i.fromAttribute(e, o.type);
+      this[n] = l ?? this._$Ej?.get(n) ?? l, this._$Em = null;
     }
   }
-  requestUpdate(t, e, s, n = !1, i) {
+  requestUpdate(t, e, s, n = !1, o) {
     if (t !== void 0) {
-      const o = this.constructor;
-      if (n === !1 && (i = this[t]), s ??= o.getPropertyOptions(t), !((s.hasChanged ?? Ot)(i, e) || s.useDefault && s.reflect && i === this._$Ej?.get(t) && !this.hasAttribute(o._$Eu(t, s)))) return;
+      const i = this.constructor;
+      if (n === !1 && (o = this[t]), s ??= i.getPropertyOptions(t), !((s.hasChanged ?? It)(o, e) || s.useDefault && s.reflect && o === this._$Ej?.get(t) && !this.hasAttribute(i._$Eu(t, s)))) return;
       this.C(t, e, s);
     }
     this.isUpdatePending === !1 && (this._$ES = this._$EP());
   }
-  C(t, e, { useDefault: s, reflect: n, wrapped: i }, o) {
-    s && !(this._$Ej ??= /* @__PURE__ */ new Map()).has(t) && (this._$Ej.set(t, o ?? e ?? this[t]), i !== !0 || o !== void 0) || (this._$AL.has(t) || (this.hasUpdated || s || (e = void 0), this._$AL.set(t, e)), n === !0 && this._$Em !== t && (this._$Eq ??= /* @__PURE__ */ new Set()).add(t));
+  C(t, e, { useDefault: s, reflect: n, wrapped: o }, i) {
+    s && !(this._$Ej ??= /* @__PURE__ */ new Map()).has(t) && (this._$Ej.set(t, i ?? e ?? this[t]), o !== !0 || i !== void 0) || (this._$AL.has(t) || (this.hasUpdated || s || (e = void 0), this._$AL.set(t, e)), n === !0 && this._$Em !== t && (this._$Eq ??= /* @__PURE__ */ new Set()).add(t));
   }
   async _$EP() {
     this.isUpdatePending = !0;
@@ -203,13 +203,13 @@ let M = class extends HTMLElement {
     if (!this.isUpdatePending) return;
     if (!this.hasUpdated) {
       if (this.renderRoot ??= this.createRenderRoot(), this._$Ep) {
-        for (const [n, i] of this._$Ep) this[n] = i;
+        for (const [n, o] of this._$Ep) this[n] = o;
         this._$Ep = void 0;
       }
       const s = this.constructor.elementProperties;
-      if (s.size > 0) for (const [n, i] of s) {
-        const { wrapped: o } = i, c = this[n];
-        o !== !0 || this._$AL.has(n) || c === void 0 || this.C(n, void 0, i, c);
+      if (s.size > 0) for (const [n, o] of s) {
+        const { wrapped: i } = o, l = this[n];
+        i !== !0 || this._$AL.has(n) || l === void 0 || this.C(n, void 0, o, l);
       }
     }
     let t = !1;
@@ -246,56 +246,56 @@ let M = class extends HTMLElement {
   firstUpdated(t) {
   }
 };
-M.elementStyles = [], M.shadowRootOptions = { mode: "open" }, M[O("elementProperties")] = /* @__PURE__ */ new Map(), M[O("finalized")] = /* @__PURE__ */ new Map(), se?.({ ReactiveElement: M }), (Y.reactiveElementVersions ??= []).push("2.1.2");
-const dt = globalThis, kt = (r) => r, X = dt.trustedTypes, At = X ? X.createPolicy("lit-html", { createHTML: (r) => r }) : void 0, It = "$lit$", A = `lit$${Math.random().toFixed(9).slice(2)}$`, Wt = "?" + A, re = `<${Wt}>`, C = document, W = () => C.createComment(""), D = (r) => r === null || typeof r != "object" && typeof r != "function", ut = Array.isArray, ne = (r) => ut(r) || typeof r?.[Symbol.iterator] == "function", nt = `[ 	
+M.elementStyles = [], M.shadowRootOptions = { mode: "open" }, M[O("elementProperties")] = /* @__PURE__ */ new Map(), M[O("finalized")] = /* @__PURE__ */ new Map(), re?.({ ReactiveElement: M }), (Y.reactiveElementVersions ??= []).push("2.1.2");
+const dt = globalThis, kt = (r) => r, X = dt.trustedTypes, At = X ? X.createPolicy("lit-html", { createHTML: (r) => r }) : void 0, Bt = "$lit$", A = `lit$${Math.random().toFixed(9).slice(2)}$`, Wt = "?" + A, ne = `<${Wt}>`, C = document, B = () => C.createComment(""), W = (r) => r === null || typeof r != "object" && typeof r != "function", ut = Array.isArray, oe = (r) => ut(r) || typeof r?.[Symbol.iterator] == "function", nt = `[ 	
 \f\r]`, R = /<(?:(!--|\/[^a-zA-Z])|(\/?[a-zA-Z][^>\s]*)|(\/?$))/g, Et = /-->/g, St = />/g, S = RegExp(`>|${nt}(?:([^\\s"'>=/]+)(${nt}*=${nt}*(?:[^ 	
-\f\r"'\`<>=]|("|')|))|$)`, "g"), Pt = /'/g, Ct = /"/g, Dt = /^(?:script|style|textarea|title)$/i, Lt = (r) => (t, ...e) => ({ _$litType$: r, strings: t, values: e }), b = Lt(1), y = Lt(2), T = /* @__PURE__ */ Symbol.for("lit-noChange"), g = /* @__PURE__ */ Symbol.for("lit-nothing"), Mt = /* @__PURE__ */ new WeakMap(), P = C.createTreeWalker(C, 129);
-function Bt(r, t) {
+\f\r"'\`<>=]|("|')|))|$)`, "g"), Pt = /'/g, Ct = /"/g, Dt = /^(?:script|style|textarea|title)$/i, Lt = (r) => (t, ...e) => ({ _$litType$: r, strings: t, values: e }), w = Lt(1), y = Lt(2), T = /* @__PURE__ */ Symbol.for("lit-noChange"), f = /* @__PURE__ */ Symbol.for("lit-nothing"), Mt = /* @__PURE__ */ new WeakMap(), P = C.createTreeWalker(C, 129);
+function Vt(r, t) {
   if (!ut(r) || !r.hasOwnProperty("raw")) throw Error("invalid template strings array");
   return At !== void 0 ? At.createHTML(t) : t;
 }
 const ie = (r, t) => {
   const e = r.length - 1, s = [];
-  let n, i = t === 2 ? "<svg>" : t === 3 ? "<math>" : "", o = R;
-  for (let c = 0; c < e; c++) {
-    const a = r[c];
-    let h, l, d = -1, f = 0;
-    for (; f < a.length && (o.lastIndex = f, l = o.exec(a), l !== null); ) f = o.lastIndex, o === R ? l[1] === "!--" ? o = Et : l[1] !== void 0 ? o = St : l[2] !== void 0 ? (Dt.test(l[2]) && (n = RegExp("</" + l[2], "g")), o = S) : l[3] !== void 0 && (o = S) : o === S ? l[0] === ">" ? (o = n ?? R, d = -1) : l[1] === void 0 ? d = -2 : (d = o.lastIndex - l[2].length, h = l[1], o = l[3] === void 0 ? S : l[3] === '"' ? Ct : Pt) : o === Ct || o === Pt ? o = S : o === Et || o === St ? o = R : (o = S, n = void 0);
-    const _ = o === S && r[c + 1].startsWith("/>") ? " " : "";
-    i += o === R ? a + re : d >= 0 ? (s.push(h), a.slice(0, d) + It + a.slice(d) + A + _) : a + A + (d === -2 ? c : _);
+  let n, o = t === 2 ? "<svg>" : t === 3 ? "<math>" : "", i = R;
+  for (let l = 0; l < e; l++) {
+    const a = r[l];
+    let h, c, d = -1, g = 0;
+    for (; g < a.length && (i.lastIndex = g, c = i.exec(a), c !== null); ) g = i.lastIndex, i === R ? c[1] === "!--" ? i = Et : c[1] !== void 0 ? i = St : c[2] !== void 0 ? (Dt.test(c[2]) && (n = RegExp("</" + c[2], "g")), i = S) : c[3] !== void 0 && (i = S) : i === S ? c[0] === ">" ? (i = n ?? R, d = -1) : c[1] === void 0 ? d = -2 : (d = i.lastIndex - c[2].length, h = c[1], i = c[3] === void 0 ? S : c[3] === '"' ? Ct : Pt) : i === Ct || i === Pt ? i = S : i === Et || i === St ? i = R : (i = S, n = void 0);
+    const _ = i === S && r[l + 1].startsWith("/>") ? " " : "";
+    o += i === R ? a + ne : d >= 0 ? (s.push(h), a.slice(0, d) + Bt + a.slice(d) + A + _) : a + A + (d === -2 ? l : _);
   }
-  return [Bt(r, i + (r[e] || "<?>") + (t === 2 ? "</svg>" : t === 3 ? "</math>" : "")), s];
+  return [Vt(r, o + (r[e] || "<?>") + (t === 2 ? "</svg>" : t === 3 ? "</math>" : "")), s];
 };
-class L {
+class D {
   constructor({ strings: t, _$litType$: e }, s) {
     let n;
     this.parts = [];
-    let i = 0, o = 0;
-    const c = t.length - 1, a = this.parts, [h, l] = ie(t, e);
-    if (this.el = L.createElement(h, s), P.currentNode = this.el.content, e === 2 || e === 3) {
+    let o = 0, i = 0;
+    const l = t.length - 1, a = this.parts, [h, c] = ie(t, e);
+    if (this.el = D.createElement(h, s), P.currentNode = this.el.content, e === 2 || e === 3) {
       const d = this.el.content.firstChild;
       d.replaceWith(...d.childNodes);
     }
-    for (; (n = P.nextNode()) !== null && a.length < c; ) {
+    for (; (n = P.nextNode()) !== null && a.length < l; ) {
       if (n.nodeType === 1) {
-        if (n.hasAttributes()) for (const d of n.getAttributeNames()) if (d.endsWith(It)) {
-          const f = l[o++], _ = n.getAttribute(d).split(A), m = /([.?@])?(.*)/.exec(f);
-          a.push({ type: 1, index: i, name: m[2], strings: _, ctor: m[1] === "." ? ae : m[1] === "?" ? ce : m[1] === "@" ? le : tt }), n.removeAttribute(d);
-        } else d.startsWith(A) && (a.push({ type: 6, index: i }), n.removeAttribute(d));
+        if (n.hasAttributes()) for (const d of n.getAttributeNames()) if (d.endsWith(Bt)) {
+          const g = c[i++], _ = n.getAttribute(d).split(A), m = /([.?@])?(.*)/.exec(g);
+          a.push({ type: 1, index: o, name: m[2], strings: _, ctor: m[1] === "." ? le : m[1] === "?" ? ce : m[1] === "@" ? he : tt }), n.removeAttribute(d);
+        } else d.startsWith(A) && (a.push({ type: 6, index: o }), n.removeAttribute(d));
         if (Dt.test(n.tagName)) {
-          const d = n.textContent.split(A), f = d.length - 1;
-          if (f > 0) {
+          const d = n.textContent.split(A), g = d.length - 1;
+          if (g > 0) {
             n.textContent = X ? X.emptyScript : "";
-            for (let _ = 0; _ < f; _++) n.append(d[_], W()), P.nextNode(), a.push({ type: 2, index: ++i });
-            n.append(d[f], W());
+            for (let _ = 0; _ < g; _++) n.append(d[_], B()), P.nextNode(), a.push({ type: 2, index: ++o });
+            n.append(d[g], B());
           }
         }
-      } else if (n.nodeType === 8) if (n.data === Wt) a.push({ type: 2, index: i });
+      } else if (n.nodeType === 8) if (n.data === Wt) a.push({ type: 2, index: o });
       else {
         let d = -1;
-        for (; (d = n.data.indexOf(A, d + 1)) !== -1; ) a.push({ type: 7, index: i }), d += A.length - 1;
+        for (; (d = n.data.indexOf(A, d + 1)) !== -1; ) a.push({ type: 7, index: o }), d += A.length - 1;
       }
-      i++;
+      o++;
     }
   }
   static createElement(t, e) {
@@ -306,10 +306,10 @@ class L {
 function z(r, t, e = r, s) {
   if (t === T) return t;
   let n = s !== void 0 ? e._$Co?.[s] : e._$Cl;
-  const i = D(t) ? void 0 : t._$litDirective$;
-  return n?.constructor !== i && (n?._$AO?.(!1), i === void 0 ? n = void 0 : (n = new i(r), n._$AT(r, e, s)), s !== void 0 ? (e._$Co ??= [])[s] = n : e._$Cl = n), n !== void 0 && (t = z(r, n._$AS(r, t.values), n, s)), t;
+  const o = W(t) ? void 0 : t._$litDirective$;
+  return n?.constructor !== o && (n?._$AO?.(!1), o === void 0 ? n = void 0 : (n = new o(r), n._$AT(r, e, s)), s !== void 0 ? (e._$Co ??= [])[s] = n : e._$Cl = n), n !== void 0 && (t = z(r, n._$AS(r, t.values), n, s)), t;
 }
-class oe {
+class ae {
   constructor(t, e) {
     this._$AV = [], this._$AN = void 0, this._$AD = t, this._$AM = e;
   }
@@ -322,13 +322,13 @@ class oe {
   u(t) {
     const { el: { content: e }, parts: s } = this._$AD, n = (t?.creationScope ?? C).importNode(e, !0);
     P.currentNode = n;
-    let i = P.nextNode(), o = 0, c = 0, a = s[0];
+    let o = P.nextNode(), i = 0, l = 0, a = s[0];
     for (; a !== void 0; ) {
-      if (o === a.index) {
+      if (i === a.index) {
         let h;
-        a.type === 2 ? h = new V(i, i.nextSibling, this, t) : a.type === 1 ? h = new a.ctor(i, a.name, a.strings, this, t) : a.type === 6 && (h = new he(i, this, t)), this._$AV.push(h), a = s[++c];
+        a.type === 2 ? h = new V(o, o.nextSibling, this, t) : a.type === 1 ? h = new a.ctor(o, a.name, a.strings, this, t) : a.type === 6 && (h = new de(o, this, t)), this._$AV.push(h), a = s[++l];
       }
-      o !== a?.index && (i = P.nextNode(), o++);
+      i !== a?.index && (o = P.nextNode(), i++);
     }
     return P.currentNode = C, n;
   }
@@ -342,7 +342,7 @@ class V {
     return this._$AM?._$AU ?? this._$Cv;
   }
   constructor(t, e, s, n) {
-    this.type = 2, this._$AH = g, this._$AN = void 0, this._$AA = t, this._$AB = e, this._$AM = s, this.options = n, this._$Cv = n?.isConnected ?? !0;
+    this.type = 2, this._$AH = f, this._$AN = void 0, this._$AA = t, this._$AB = e, this._$AM = s, this.options = n, this._$Cv = n?.isConnected ?? !0;
   }
   get parentNode() {
     let t = this._$AA.parentNode;
@@ -356,7 +356,7 @@ class V {
     return this._$AB;
   }
   _$AI(t, e = this) {
-    t = z(this, t, e), D(t) ? t === g || t == null || t === "" ? (this._$AH !== g && this._$AR(), this._$AH = g) : t !== this._$AH && t !== T && this._(t) : t._$litType$ !== void 0 ? this.$(t) : t.nodeType !== void 0 ? this.T(t) : ne(t) ? this.k(t) : this._(t);
+    t = z(this, t, e), W(t) ? t === f || t == null || t === "" ? (this._$AH !== f && this._$AR(), this._$AH = f) : t !== this._$AH && t !== T && this._(t) : t._$litType$ !== void 0 ? this.$(t) : t.nodeType !== void 0 ? this.T(t) : oe(t) ? this.k(t) : this._(t);
   }
   O(t) {
     return this._$AA.parentNode.insertBefore(t, this._$AB);
@@ -365,25 +365,25 @@ class V {
     this._$AH !== t && (this._$AR(), this._$AH = this.O(t));
   }
   _(t) {
-    this._$AH !== g && D(this._$AH) ? this._$AA.nextSibling.data = t : this.T(C.createTextNode(t)), this._$AH = t;
+    this._$AH !== f && W(this._$AH) ? this._$AA.nextSibling.data = t : this.T(C.createTextNode(t)), this._$AH = t;
   }
   $(t) {
-    const { values: e, _$litType$: s } = t, n = typeof s == "number" ? this._$AC(t) : (s.el === void 0 && (s.el = L.createElement(Bt(s.h, s.h[0]), this.options)), s);
+    const { values: e, _$litType$: s } = t, n = typeof s == "number" ? this._$AC(t) : (s.el === void 0 && (s.el = D.createElement(Vt(s.h, s.h[0]), this.options)), s);
     if (this._$AH?._$AD === n) this._$AH.p(e);
     else {
-      const i = new oe(n, this), o = i.u(this.options);
-      i.p(e), this.T(o), this._$AH = i;
+      const o = new ae(n, this), i = o.u(this.options);
+      o.p(e), this.T(i), this._$AH = o;
     }
   }
   _$AC(t) {
     let e = Mt.get(t.strings);
-    return e === void 0 && Mt.set(t.strings, e = new L(t)), e;
+    return e === void 0 && Mt.set(t.strings, e = new D(t)), e;
   }
   k(t) {
     ut(this._$AH) || (this._$AH = [], this._$AR());
     const e = this._$AH;
     let s, n = 0;
-    for (const i of t) n === e.length ? e.push(s = new V(this.O(W()), this.O(W()), this, this.options)) : s = e[n], s._$AI(i), n++;
+    for (const o of t) n === e.length ? e.push(s = new V(this.O(B()), this.O(B()), this, this.options)) : s = e[n], s._$AI(o), n++;
     n < e.length && (this._$AR(s && s._$AB.nextSibling, n), e.length = n);
   }
   _$AR(t = this._$AA.nextSibling, e) {
@@ -403,30 +403,30 @@ class tt {
   get _$AU() {
     return this._$AM._$AU;
   }
-  constructor(t, e, s, n, i) {
-    this.type = 1, this._$AH = g, this._$AN = void 0, this.element = t, this.name = e, this._$AM = n, this.options = i, s.length > 2 || s[0] !== "" || s[1] !== "" ? (this._$AH = Array(s.length - 1).fill(new String()), this.strings = s) : this._$AH = g;
+  constructor(t, e, s, n, o) {
+    this.type = 1, this._$AH = f, this._$AN = void 0, this.element = t, this.name = e, this._$AM = n, this.options = o, s.length > 2 || s[0] !== "" || s[1] !== "" ? (this._$AH = Array(s.length - 1).fill(new String()), this.strings = s) : this._$AH = f;
   }
   _$AI(t, e = this, s, n) {
-    const i = this.strings;
-    let o = !1;
-    if (i === void 0) t = z(this, t, e, 0), o = !D(t) || t !== this._$AH && t !== T, o && (this._$AH = t);
+    const o = this.strings;
+    let i = !1;
+    if (o === void 0) t = z(this, t, e, 0), i = !W(t) || t !== this._$AH && t !== T, i && (this._$AH = t);
     else {
-      const c = t;
+      const l = t;
       let a, h;
-      for (t = i[0], a = 0; a < i.length - 1; a++) h = z(this, c[s + a], e, a), h === T && (h = this._$AH[a]), o ||= !D(h) || h !== this._$AH[a], h === g ? t = g : t !== g && (t += (h ?? "") + i[a + 1]), this._$AH[a] = h;
+      for (t = o[0], a = 0; a < o.length - 1; a++) h = z(this, l[s + a], e, a), h === T && (h = this._$AH[a]), i ||= !W(h) || h !== this._$AH[a], h === f ? t = f : t !== f && (t += (h ?? "") + o[a + 1]), this._$AH[a] = h;
     }
-    o && !n && this.j(t);
+    i && !n && this.j(t);
   }
   j(t) {
-    t === g ? this.element.removeAttribute(this.name) : this.element.setAttribute(this.name, t ?? "");
+    t === f ? this.element.removeAttribute(this.name) : this.element.setAttribute(this.name, t ?? "");
   }
 }
-class ae extends tt {
+class le extends tt {
   constructor() {
     super(...arguments), this.type = 3;
   }
   j(t) {
-    this.element[this.name] = t === g ? void 0 : t;
+    this.element[this.name] = t === f ? void 0 : t;
   }
 }
 class ce extends tt {
@@ -434,23 +434,23 @@ class ce extends tt {
     super(...arguments), this.type = 4;
   }
   j(t) {
-    this.element.toggleAttribute(this.name, !!t && t !== g);
+    this.element.toggleAttribute(this.name, !!t && t !== f);
   }
 }
-class le extends tt {
-  constructor(t, e, s, n, i) {
-    super(t, e, s, n, i), this.type = 5;
+class he extends tt {
+  constructor(t, e, s, n, o) {
+    super(t, e, s, n, o), this.type = 5;
   }
   _$AI(t, e = this) {
-    if ((t = z(this, t, e, 0) ?? g) === T) return;
-    const s = this._$AH, n = t === g && s !== g || t.capture !== s.capture || t.once !== s.once || t.passive !== s.passive, i = t !== g && (s === g || n);
-    n && this.element.removeEventListener(this.name, this, s), i && this.element.addEventListener(this.name, this, t), this._$AH = t;
+    if ((t = z(this, t, e, 0) ?? f) === T) return;
+    const s = this._$AH, n = t === f && s !== f || t.capture !== s.capture || t.once !== s.once || t.passive !== s.passive, o = t !== f && (s === f || n);
+    n && this.element.removeEventListener(this.name, this, s), o && this.element.addEventListener(this.name, this, t), this._$AH = t;
   }
   handleEvent(t) {
     typeof this._$AH == "function" ? this._$AH.call(this.options?.host ?? this.element, t) : this._$AH.handleEvent(t);
   }
 }
-class he {
+class de {
   constructor(t, e, s) {
     this.element = t, this.type = 6, this._$AN = void 0, this._$AM = e, this.options = s;
   }
@@ -461,14 +461,14 @@ class he {
     z(this, t);
   }
 }
-const de = dt.litHtmlPolyfillSupport;
-de?.(L, V), (dt.litHtmlVersions ??= []).push("3.3.3");
-const ue = (r, t, e) => {
+const ue = dt.litHtmlPolyfillSupport;
+ue?.(D, V), (dt.litHtmlVersions ??= []).push("3.3.3");
+const pe = (r, t, e) => {
   const s = e?.renderBefore ?? t;
   let n = s._$litPart$;
   if (n === void 0) {
-    const i = e?.renderBefore ?? null;
-    s._$litPart$ = n = new V(t.insertBefore(W(), i), i, void 0, e ?? {});
+    const o = e?.renderBefore ?? null;
+    s._$litPart$ = n = new V(t.insertBefore(B(), o), o, void 0, e ?? {});
   }
   return n._$AI(r), n;
 };
@@ -483,7 +483,7 @@ class H extends M {
   }
   update(t) {
     const e = this.render();
-    this.hasUpdated || (this.renderOptions.isConnected = this.isConnected), super.update(t), this._$Do = ue(e, this.renderRoot, this.renderOptions);
+    this.hasUpdated || (this.renderOptions.isConnected = this.isConnected), super.update(t), this._$Do = pe(e, this.renderRoot, this.renderOptions);
   }
   connectedCallback() {
     super.connectedCallback(), this._$Do?.setConnected(!0);
@@ -496,17 +496,17 @@ class H extends M {
   }
 }
 H._$litElement$ = !0, H.finalized = !0, pt.litElementHydrateSupport?.({ LitElement: H });
-const pe = pt.litElementPolyfillSupport;
-pe?.({ LitElement: H });
+const ge = pt.litElementPolyfillSupport;
+ge?.({ LitElement: H });
 (pt.litElementVersions ??= []).push("4.2.2");
-const ge = 5e-3, fe = 1;
+const fe = 5e-3, _e = 1;
 function Ht(r, t) {
   const e = new Intl.DateTimeFormat("en-US", { timeZone: t, year: "numeric", month: "numeric" }).formatToParts(
     new Date(r)
-  ), s = Number(e.find((i) => i.type === "year")?.value), n = Number(e.find((i) => i.type === "month")?.value);
+  ), s = Number(e.find((o) => o.type === "year")?.value), n = Number(e.find((o) => o.type === "month")?.value);
   return s * 12 + n;
 }
-function _e(r) {
+function me(r) {
   return r.step_start.map((t, e) => {
     const s = Date.parse(t);
     return { t0: s, t1: s + r.dt_h[e] * 36e5 };
@@ -517,58 +517,58 @@ function Nt(r, t) {
     if (r[e].t0 <= t && t < r[e].t1) return e;
   return -1;
 }
-function me(r, t, e) {
+function $e(r, t, e) {
   let s = null;
   for (let n = 0; n < r.length && r[n].t1 <= e; n++)
     s = t[n];
   return s;
 }
-function $e(r, t, e) {
+function ve(r, t, e) {
   const s = r?.plan;
   if (!s || s.step_start.length === 0) return null;
-  const n = Math.min(48, Math.max(1, e.hours ?? 48)), i = _e(s), o = e.now - fe * 36e5, c = e.now + n * 36e5, a = [];
-  if (i.forEach((p, $) => {
-    p.t1 > o && p.t0 < c && a.push($);
+  const n = Math.min(48, Math.max(1, e.hours ?? 48)), o = me(s), i = e.now - _e * 36e5, l = e.now + n * 36e5, a = [];
+  if (o.forEach((p, $) => {
+    p.t1 > i && p.t0 < l && a.push($);
   }), a.length === 0) return null;
-  const h = (p) => a.map(($) => p[$]), l = h(i), d = Ht(i[0].t0, e.timeZone), f = s.month_peak_kw ?? [], _ = l.map((p) => {
-    if (f.length === 0) return null;
-    const $ = Math.min(f.length - 1, Math.max(0, Ht(p.t0, e.timeZone) - d));
-    return f[$];
+  const h = (p) => a.map(($) => p[$]), c = h(o), d = Ht(o[0].t0, e.timeZone), g = s.month_peak_kw ?? [], _ = c.map((p) => {
+    if (g.length === 0) return null;
+    const $ = Math.min(g.length - 1, Math.max(0, Ht(p.t0, e.timeZone) - d));
+    return g[$];
   }), m = s.assets.map((p) => {
-    const $ = t?.storages.find((v) => v.name === p.name), jt = a.map((v) => p.available[v] === !1 ? null : p.power_kw[v]), st = [];
+    const $ = t?.storages.find((v) => v.name === p.name), Ft = a.map((v) => p.available[v] === !1 ? null : p.power_kw[v]), st = [];
     let k = [];
     const U = a[0];
-    U > 0 && p.available[U - 1] !== !1 ? k.push({ t: i[U].t0, soc: p.soc[U - 1] }) : U === 0 && $?.soc != null && p.available[0] !== !1 && k.push({ t: i[0].t0, soc: $.soc });
+    U > 0 && p.available[U - 1] !== !1 ? k.push({ t: o[U].t0, soc: p.soc[U - 1] }) : U === 0 && $?.soc != null && p.available[0] !== !1 && k.push({ t: o[0].t0, soc: $.soc });
     for (const v of a) {
       if (p.available[v] === !1) {
         k.length && st.push(k), k = [];
         continue;
       }
-      k.push({ t: i[v].t1, soc: p.soc[v] });
+      k.push({ t: o[v].t1, soc: p.soc[v] });
     }
     k.length && st.push(k);
-    const Ft = ($?.departures ?? []).map((v) => {
-      const vt = Date.parse(v.at), rt = me(i, p.soc, vt);
-      return { t: vt, target: v.target_soc, planned: rt, reached: rt !== null && rt >= v.target_soc - ge };
-    }).filter((v) => v.t >= l[0].t0 && v.t <= l[l.length - 1].t1);
+    const Zt = ($?.departures ?? []).map((v) => {
+      const vt = Date.parse(v.at), rt = $e(o, p.soc, vt);
+      return { t: vt, target: v.target_soc, planned: rt, reached: rt !== null && rt >= v.target_soc - fe };
+    }).filter((v) => v.t >= c[0].t0 && v.t <= c[c.length - 1].t1);
     return {
       name: p.name,
       kind: p.kind,
-      power: jt,
+      power: Ft,
       soc: st,
       minSoc: $ ? $.min_soc : null,
       maxSoc: $ ? $.max_soc : null,
       liveSoc: $?.soc ?? null,
       boost: $?.boost ?? !1,
-      targets: Ft
+      targets: Zt
     };
-  }), w = Nt(i, e.now);
+  }), b = Nt(o, e.now);
   return {
-    steps: l,
-    t0: l[0].t0,
-    t1: l[l.length - 1].t1,
+    steps: c,
+    t0: c[0].t0,
+    t1: c[c.length - 1].t1,
     now: e.now,
-    nowIndex: Nt(l, e.now),
+    nowIndex: Nt(c, e.now),
     importPrice: h(s.import_price),
     exportPrice: h(s.export_price),
     pv: h(s.pv_kw),
@@ -576,33 +576,33 @@ function $e(r, t, e) {
     grid: a.map((p) => s.grid_import_kw[p] - s.grid_export_kw[p]),
     peakBudget: _,
     assets: m,
-    reason: w >= 0 ? s.reasons[w] : null,
+    reason: b >= 0 ? s.reasons[b] : null,
     seq: r?.seq ?? null,
     source: r?.source ?? null
   };
 }
 function Z(r, t = []) {
   let e = 0, s = 0;
-  for (const i of [...r, ...t])
-    i == null || !Number.isFinite(i) || (e = Math.min(e, i), s = Math.max(s, i));
+  for (const o of [...r, ...t])
+    o == null || !Number.isFinite(o) || (e = Math.min(e, o), s = Math.max(s, o));
   s - e < 1e-9 && (s = e + 1);
   const n = (s - e) * 0.08;
   return [e < 0 ? e - n : e, s > 0 ? s + n : s];
 }
-function ve(r, t) {
+function ye(r, t) {
   const e = t?.entities ?? {}, s = e["sensor.status"], n = s ? r[s]?.state : void 0;
   if (n && n !== "unknown" && n !== "unavailable") return n;
-  const i = e["binary_sensor.fail_safe"];
-  if (i && r[i]?.state === "on") return "fail_safe";
-  for (const [o, c] of Object.entries(e))
-    if (o.endsWith("_boost_active") && r[c]?.state === "on") return "boost";
+  const o = e["binary_sensor.fail_safe"];
+  if (o && r[o]?.state === "on") return "fail_safe";
+  for (const [i, l] of Object.entries(e))
+    if (i.endsWith("_boost_active") && r[l]?.state === "on") return "boost";
   return "unknown";
 }
-function ye(r, t, e) {
+function Tt(r, t, e) {
   const s = t?.entities[`binary_sensor.${e}_boost_active`];
   return s && r[s] ? r[s].state === "on" : t?.storages.find((n) => n.name === e)?.boost ?? !1;
 }
-const we = ["en", "nl", "de", "sv"], gt = {
+const be = ["en", "nl", "de", "sv"], gt = {
   card_name: "HEMS plan",
   card_description: "What the cars and the house will do, why, and a Boost button",
   title: "Energy plan",
@@ -648,6 +648,7 @@ const we = ["en", "nl", "de", "sv"], gt = {
   "editor.show_grid": "Show grid exchange",
   // Step reasons (from hems_core's planner)
   "reason.hold": "Holding: nothing worth doing",
+  "reason.boost": "Boost: charging {name} at full power; the plan resumes after it",
   "reason.charge": "Charging {name}: {why} ({price})",
   "reason.discharge": "Discharging {name}: {why} ({price})",
   "reason.curtail": "Curtailing PV (export {price})",
@@ -661,7 +662,7 @@ const we = ["en", "nl", "de", "sv"], gt = {
   "why.peak shaving": "peak shaving",
   "why.expensive import": "expensive import",
   "why.cover load": "covering the house load"
-}, be = {
+}, we = {
   card_name: "HEMS-plan",
   card_description: "Wat de auto's en het huis gaan doen, waarom, en een Boost-knop",
   title: "Energieplan",
@@ -706,6 +707,7 @@ const we = ["en", "nl", "de", "sv"], gt = {
   "editor.show_forecast": "Zon en verbruik tonen",
   "editor.show_grid": "Netuitwisseling tonen",
   "reason.hold": "Wachten: niets de moeite waard",
+  "reason.boost": "Boost: {name} laadt op vol vermogen; daarna gaat het plan verder",
   "reason.charge": "{name} laden: {why} ({price})",
   "reason.discharge": "{name} ontladen: {why} ({price})",
   "reason.curtail": "Zonnestroom beperkt (teruglevering {price})",
@@ -764,6 +766,7 @@ const we = ["en", "nl", "de", "sv"], gt = {
   "editor.show_forecast": "PV und Verbrauch zeigen",
   "editor.show_grid": "Netzaustausch zeigen",
   "reason.hold": "Halten: nichts lohnt sich",
+  "reason.boost": "Boost: {name} lädt mit voller Leistung; danach geht der Plan weiter",
   "reason.charge": "{name} laden: {why} ({price})",
   "reason.discharge": "{name} entladen: {why} ({price})",
   "reason.curtail": "PV abgeregelt (Einspeisung {price})",
@@ -822,6 +825,7 @@ const we = ["en", "nl", "de", "sv"], gt = {
   "editor.show_forecast": "Visa sol och förbrukning",
   "editor.show_grid": "Visa nätutbyte",
   "reason.hold": "Väntar: inget lönar sig",
+  "reason.boost": "Boost: {name} laddar med full effekt; sedan fortsätter planen",
   "reason.charge": "Laddar {name}: {why} ({price})",
   "reason.discharge": "Laddar ur {name}: {why} ({price})",
   "reason.curtail": "Begränsar solel (sälj {price})",
@@ -835,16 +839,16 @@ const we = ["en", "nl", "de", "sv"], gt = {
   "why.peak shaving": "toppkapning",
   "why.expensive import": "dyrt köp",
   "why.cover load": "täcker husets förbrukning"
-}, Ae = { en: gt, nl: be, de: xe, sv: ke };
+}, Ae = { en: gt, nl: we, de: xe, sv: ke };
 function ft(r) {
   const t = (r ?? "en").toLowerCase().split(/[-_]/)[0];
-  return we.includes(t) ? t : "en";
+  return be.includes(t) ? t : "en";
 }
 function et(r) {
   const t = Ae[r];
   return (e, s) => {
     const n = t[e] ?? gt[e] ?? e;
-    return s ? n.replace(/\{(\w+)\}/g, (i, o) => s[o] ?? i) : n;
+    return s ? n.replace(/\{(\w+)\}/g, (o, i) => s[i] ?? o) : n;
   };
 }
 function _t(r, t, e) {
@@ -853,103 +857,103 @@ function _t(r, t, e) {
     maximumFractionDigits: e
   }).format(t);
 }
-function it(r, t) {
+function ot(r, t) {
   return `${_t(r, t, 3)} €/kWh`;
 }
 function Ee(r, t) {
   return `${_t(r, t, Math.abs(t) < 10 ? 1 : 0)} kW`;
 }
-function Tt(r, t) {
+function zt(r, t) {
   return `${_t(r, t * 100, 0)} %`;
 }
 const Se = /^charge (.+) \(([^,]+), (-?[\d.]+) EUR\/kWh\)$/, Pe = /^discharge (.+) \(([^,]+), (-?[\d.]+) EUR\/kWh\)$/, Ce = /^curtail PV \(export (-?[\d.]+) EUR\/kWh\)$/, Me = /^load above the grid limit: shed (-?[\d.]+) kW$/;
 function He(r, t, e) {
-  const s = et(t), n = (c) => e?.[c] ?? c, i = (c) => {
-    const a = `why.${c}`;
-    return a in gt ? s(a) : c;
+  const s = et(t), n = (l) => e?.[l] ?? l, o = (l) => {
+    const a = `why.${l}`;
+    return a in gt ? s(a) : l;
   };
-  return r.split("; ").map((c) => {
+  return r.split("; ").map((l) => {
     let a;
-    return c === "hold" ? s("reason.hold") : c === "import held at the month peak" ? s("reason.peak") : (a = c.match(Se)) ? s("reason.charge", { name: n(a[1]), why: i(a[2]), price: it(t, Number(a[3])) }) : (a = c.match(Pe)) ? s("reason.discharge", { name: n(a[1]), why: i(a[2]), price: it(t, Number(a[3])) }) : (a = c.match(Ce)) ? s("reason.curtail", { price: it(t, Number(a[1])) }) : (a = c.match(Me)) ? s("reason.shed", { kw: Ee(t, Number(a[1])) }) : c;
+    return l === "hold" ? s("reason.hold") : l === "import held at the month peak" ? s("reason.peak") : (a = l.match(Se)) ? s("reason.charge", { name: n(a[1]), why: o(a[2]), price: ot(t, Number(a[3])) }) : (a = l.match(Pe)) ? s("reason.discharge", { name: n(a[1]), why: o(a[2]), price: ot(t, Number(a[3])) }) : (a = l.match(Ce)) ? s("reason.curtail", { price: ot(t, Number(a[1])) }) : (a = l.match(Me)) ? s("reason.shed", { kw: Ee(t, Number(a[1])) }) : l;
   }).join("; ");
 }
-const N = 38, zt = 34, E = 16, Ne = 20, G = 64, q = 64, K = 72, mt = 104, x = 8, u = (r) => r.toFixed(1);
+const N = 38, Ut = 34, E = 16, Ne = 20, G = 64, q = 64, K = 72, mt = 104, x = 8, u = (r) => r.toFixed(1);
 function I(r, t, e, s) {
   return (n) => e + s - (n - r) / (t - r) * s;
 }
-function Ut(r, t, e) {
+function Rt(r, t, e) {
   return new Intl.NumberFormat(r, { maximumFractionDigits: e, minimumFractionDigits: e }).format(t);
 }
 function j(r, t, e, s) {
-  let n = "", i = !1;
-  return r.steps.forEach((o, c) => {
-    const a = s[c];
+  let n = "", o = !1;
+  return r.steps.forEach((i, l) => {
+    const a = s[l];
     if (a == null) {
-      i = !1;
+      o = !1;
       return;
     }
-    const h = t.x(o.t0), l = t.x(o.t1);
-    n += `${i ? "L" : "M"}${u(h)},${u(e(a))}L${u(l)},${u(e(a))}`, i = !0;
+    const h = t.x(i.t0), c = t.x(i.t1);
+    n += `${o ? "L" : "M"}${u(h)},${u(e(a))}L${u(c)},${u(e(a))}`, o = !0;
   }), n;
 }
 function Te(r, t, e, s) {
   if (r.steps.length === 0) return "";
   let n = `M${u(t.x(r.steps[0].t0))},${u(e(0))}`;
-  return r.steps.forEach((i, o) => {
-    n += `L${u(t.x(i.t0))},${u(e(s[o]))}L${u(t.x(i.t1))},${u(e(s[o]))}`;
+  return r.steps.forEach((o, i) => {
+    n += `L${u(t.x(o.t0))},${u(e(s[i]))}L${u(t.x(o.t1))},${u(e(s[i]))}`;
   }), n + `L${u(t.x(r.steps[r.steps.length - 1].t1))},${u(e(0))}Z`;
 }
-function Vt(r, t, e, s, n, i) {
-  const o = [], c = e(0);
+function jt(r, t, e, s, n, o) {
+  const i = [], l = e(0);
   return r.steps.forEach((a, h) => {
-    const l = s[h];
-    if (l == null || Math.abs(l) < 0.01) return;
-    const d = t.x(a.t0), f = Math.max(0.6, t.x(a.t1) - d - 0.4), _ = e(l);
-    o.push(
-      y`<rect class=${l > 0 ? n : i} x=${u(d)} y=${u(Math.min(c, _))} width=${u(f)} height=${u(Math.abs(_ - c))}></rect>`
+    const c = s[h];
+    if (c == null || Math.abs(c) < 0.01) return;
+    const d = t.x(a.t0), g = Math.max(0.6, t.x(a.t1) - d - 0.4), _ = e(c);
+    i.push(
+      y`<rect class=${c > 0 ? n : o} x=${u(d)} y=${u(Math.min(l, _))} width=${u(g)} height=${u(Math.abs(_ - l))}></rect>`
     );
-  }), o;
+  }), i;
 }
-function J(r, t, e, s, n, i, o, c, a) {
+function J(r, t, e, s, n, o, i, l, a) {
   return y`
     <text class="ptitle" x=${N} y=${r - 4}>${s}</text>
     <rect class="pframe" x=${e.x0} y=${r} width=${e.x1 - e.x0} height=${t}></rect>
-    ${n < 0 && i > 0 ? y`<line class="zero" x1=${e.x0} x2=${e.x1} y1=${u(o(0))} y2=${u(o(0))}></line>` : null}
-    <text class="tick" x=${N - 4} y=${r + 9} text-anchor="end">${Ut(c, i, a)}</text>
-    <text class="tick" x=${N - 4} y=${r + t} text-anchor="end">${Ut(c, n, a)}</text>`;
+    ${n < 0 && o > 0 ? y`<line class="zero" x1=${e.x0} x2=${e.x1} y1=${u(i(0))} y2=${u(i(0))}></line>` : null}
+    <text class="tick" x=${N - 4} y=${r + 9} text-anchor="end">${Rt(l, o, a)}</text>
+    <text class="tick" x=${N - 4} y=${r + t} text-anchor="end">${Rt(l, n, a)}</text>`;
 }
 function ze(r, t, e, s, n) {
-  const i = mt, [o, c] = Z(r.power), a = I(o, c, s, i), h = I(0, 1, s, i), l = n.names[r.name] ?? r.name, d = r.soc.map(
-    (m) => y`<polyline class="soc" points=${m.map((w) => `${u(e.x(w.t))},${u(h(w.soc))}`).join(" ")}></polyline>`
-  ), f = r.targets.map((m) => {
-    const w = e.x(m.t), p = h(m.target);
+  const o = mt, [i, l] = Z(r.power), a = I(i, l, s, o), h = I(0, 1, s, o), c = n.names[r.name] ?? r.name, d = r.soc.map(
+    (m) => y`<polyline class="soc" points=${m.map((b) => `${u(e.x(b.t))},${u(h(b.soc))}`).join(" ")}></polyline>`
+  ), g = r.targets.map((m) => {
+    const b = e.x(m.t), p = h(m.target);
     return y`
       <g class=${m.reached ? "target ok" : "target short"} data-target=${m.target} data-planned=${m.planned ?? ""}>
-        <line class="dep" x1=${u(w)} x2=${u(w)} y1=${s} y2=${s + i}></line>
-        <path class="mark" d=${`M${u(w)},${u(p - 5)}l5,5l-5,5l-5,-5z`}></path>
-        <text class="tlabel" x=${u(w - 7)} y=${u(Math.max(s + 10, p - 6))} text-anchor="end">${n.t("target")} ${Tt(n.lang, m.target)}</text>
+        <line class="dep" x1=${u(b)} x2=${u(b)} y1=${s} y2=${s + o}></line>
+        <path class="mark" d=${`M${u(b)},${u(p - 5)}l5,5l-5,5l-5,-5z`}></path>
+        <text class="tlabel" x=${u(b - 7)} y=${u(Math.max(s + 10, p - 6))} text-anchor="end">${n.t("target")} ${zt(n.lang, m.target)}</text>
       </g>`;
   }), _ = r.minSoc != null ? y`<line class="minsoc" x1=${e.x0} x2=${e.x1} y1=${u(h(r.minSoc))} y2=${u(h(r.minSoc))}></line>
-          <text class="tlabel minl" x=${e.x1 - 3} y=${u(h(r.minSoc) - 3)} text-anchor="end">${n.t("min_soc")} ${Tt(n.lang, r.minSoc)}</text>` : null;
+          <text class="tlabel minl" x=${e.x1 - 3} y=${u(h(r.minSoc) - 3)} text-anchor="end">${n.t("min_soc")} ${zt(n.lang, r.minSoc)}</text>` : null;
   return y`
     <g class="asset" data-asset=${r.name}>
-      ${J(s, i, e, `${l} · ${n.t("power")} (${n.t("charge_discharge")}) · ${n.t("soc")}`, o, c, a, n.lang, 1)}
-      ${Vt(t, e, a, r.power, "charge", "discharge")}
+      ${J(s, o, e, `${c} · ${n.t("power")} (${n.t("charge_discharge")}) · ${n.t("soc")}`, i, l, a, n.lang, 1)}
+      ${jt(t, e, a, r.power, "charge", "discharge")}
       ${_}
       ${d}
-      ${f}
+      ${g}
       <text class="tick" x=${e.x1 + 3} y=${s + 9}>100%</text>
-      <text class="tick" x=${e.x1 + 3} y=${s + i / 2 + 4}>50%</text>
-      <text class="tick" x=${e.x1 + 3} y=${s + i}>0%</text>
+      <text class="tick" x=${e.x1 + 3} y=${s + o / 2 + 4}>50%</text>
+      <text class="tick" x=${e.x1 + 3} y=${s + o}>0%</text>
     </g>`;
 }
 function Ue(r, t, e, s, n) {
-  const i = n.width < 520 ? 6 : 3, o = new Intl.DateTimeFormat(n.lang, { hour: "2-digit", minute: "2-digit", hour12: !1, timeZone: n.timeZone }), c = new Intl.DateTimeFormat("en-GB", { hour: "numeric", hour12: !1, timeZone: n.timeZone }), a = [], h = Math.ceil(r.t0 / 36e5) * 36e5;
-  for (let l = h; l <= r.t1; l += 36e5) {
-    if (Number(c.format(new Date(l))) % 24 % i !== 0) continue;
-    const f = t.x(l);
-    a.push(y`<line class="grid" x1=${u(f)} x2=${u(f)} y1=${e} y2=${s}></line>
-      <text class="tick" x=${u(f)} y=${s + 13} text-anchor="middle">${o.format(new Date(l))}</text>`);
+  const o = n.width < 520 ? 6 : 3, i = new Intl.DateTimeFormat(n.lang, { hour: "2-digit", minute: "2-digit", hour12: !1, timeZone: n.timeZone }), l = new Intl.DateTimeFormat("en-GB", { hour: "numeric", hour12: !1, timeZone: n.timeZone }), a = [], h = Math.ceil(r.t0 / 36e5) * 36e5;
+  for (let c = h; c <= r.t1; c += 36e5) {
+    if (Number(l.format(new Date(c))) % 24 % o !== 0) continue;
+    const g = t.x(c);
+    a.push(y`<line class="grid" x1=${u(g)} x2=${u(g)} y1=${e} y2=${s}></line>
+      <text class="tick" x=${u(g)} y=${s + 13} text-anchor="middle">${i.format(new Date(c))}</text>`);
   }
   return a;
 }
@@ -960,42 +964,42 @@ function Re(r, t) {
 function Oe(r, t) {
   const e = Math.max(280, t.width), s = {
     x0: N,
-    x1: e - zt,
-    x: (h) => N + (h - r.t0) / (r.t1 - r.t0) * (e - zt - N)
-  }, n = Re(r, t), i = [];
-  let o = 8;
+    x1: e - Ut,
+    x: (h) => N + (h - r.t0) / (r.t1 - r.t0) * (e - Ut - N)
+  }, n = Re(r, t), o = [];
+  let i = 8;
   if (t.showPrices) {
-    o += E;
-    const [h, l] = Z(r.importPrice, r.exportPrice), d = I(h, l, o, G);
-    i.push(y`<g class="panel prices">
-      ${J(o, G, s, `${t.t("prices")}: ${t.t("import_price")} / ${t.t("export_price")}`, h, l, d, t.lang, 2)}
+    i += E;
+    const [h, c] = Z(r.importPrice, r.exportPrice), d = I(h, c, i, G);
+    o.push(y`<g class="panel prices">
+      ${J(i, G, s, `${t.t("prices")}: ${t.t("import_price")} / ${t.t("export_price")}`, h, c, d, t.lang, 2)}
       <path class="imp line" d=${j(r, s, d, r.importPrice)}></path>
-      <path class="exp line" d=${j(r, s, d, r.exportPrice)}></path></g>`), o += G + x;
+      <path class="exp line" d=${j(r, s, d, r.exportPrice)}></path></g>`), i += G + x;
   }
   if (t.showForecast) {
-    o += E;
-    const [h, l] = Z(r.pv, r.load), d = I(h, l, o, q);
-    i.push(y`<g class="panel forecast">
-      ${J(o, q, s, `${t.t("forecast")}: ${t.t("pv")} / ${t.t("load")}`, h, l, d, t.lang, 1)}
+    i += E;
+    const [h, c] = Z(r.pv, r.load), d = I(h, c, i, q);
+    o.push(y`<g class="panel forecast">
+      ${J(i, q, s, `${t.t("forecast")}: ${t.t("pv")} / ${t.t("load")}`, h, c, d, t.lang, 1)}
       <path class="pv" d=${Te(r, s, d, r.pv)}></path>
-      <path class="load line" d=${j(r, s, d, r.load)}></path></g>`), o += q + x;
+      <path class="load line" d=${j(r, s, d, r.load)}></path></g>`), i += q + x;
   }
   if (t.showGrid) {
-    o += E;
-    const [h, l] = Z(r.grid, r.peakBudget), d = I(h, l, o, K);
-    i.push(y`<g class="panel grid-panel">
-      ${J(o, K, s, `${t.t("grid")} · ${t.t("peak_budget")} - -`, h, l, d, t.lang, 1)}
-      ${Vt(r, s, d, r.grid, "import", "export")}
-      <path class="budget" d=${j(r, s, d, r.peakBudget)}></path></g>`), o += K + x;
+    i += E;
+    const [h, c] = Z(r.grid, r.peakBudget), d = I(h, c, i, K);
+    o.push(y`<g class="panel grid-panel">
+      ${J(i, K, s, r.peakBudget.some((g) => g != null) ? `${t.t("grid")} · ${t.t("peak_budget")} - -` : t.t("grid"), h, c, d, t.lang, 1)}
+      ${jt(r, s, d, r.grid, "import", "export")}
+      <path class="budget" d=${j(r, s, d, r.peakBudget)}></path></g>`), i += K + x;
   }
   for (const h of r.assets)
-    o += E, i.push(ze(h, r, s, o, t)), o += mt + x;
-  const c = o - x, a = r.now >= r.t0 && r.now <= r.t1 ? s.x(r.now) : null;
+    i += E, o.push(ze(h, r, s, i, t)), i += mt + x;
+  const l = i - x, a = r.now >= r.t0 && r.now <= r.t1 ? s.x(r.now) : null;
   return y`<svg class="chart" width=${e} height=${n} viewBox=${`0 0 ${e} ${n}`} role="img">
-    ${Ue(r, s, 8, c, t)}
-    ${i}
-    ${a == null ? null : y`<g class="now"><line x1=${u(a)} x2=${u(a)} y1=${8} y2=${c}></line>
-          <text x=${u(a + 3)} y=${c - 3}>${t.t("now")}</text></g>`}
+    ${Ue(r, s, 8, l, t)}
+    ${o}
+    ${a == null ? null : y`<g class="now"><line x1=${u(a)} x2=${u(a)} y1=${8} y2=${l}></line>
+          <text x=${u(a + 3)} y=${l - 3}>${t.t("now")}</text></g>`}
   </svg>`;
 }
 const Ie = [
@@ -1024,7 +1028,7 @@ const Ie = [
     this._config = e, this.dispatchEvent(new CustomEvent("config-changed", { detail: { config: e }, bubbles: !0, composed: !0 }));
   }
   render() {
-    return b`<ha-form
+    return w`<ha-form
       .hass=${this.hass}
       .data=${{ hours: 24, show_prices: !0, show_forecast: !0, show_grid: !0, ...this._config }}
       .schema=${Ie}
@@ -1036,7 +1040,7 @@ const Ie = [
 $t.properties = { hass: { attribute: !1 }, _config: { state: !0 } };
 let at = $t;
 customElements.get("hems-plan-card-editor") || customElements.define("hems-plan-card-editor", at);
-const B = "hems-plan-card", We = 6e4, Q = class Q extends H {
+const L = "hems-plan-card", Be = 6e4, Q = class Q extends H {
   constructor() {
     super(...arguments), this._width = 400, this._busy = !1, this._watch = "", this._loading = !1;
   }
@@ -1044,7 +1048,7 @@ const B = "hems-plan-card", We = 6e4, Q = class Q extends H {
     return document.createElement("hems-plan-card-editor");
   }
   static getStubConfig() {
-    return { type: `custom:${B}`, hours: 24 };
+    return { type: `custom:${L}`, hours: 24 };
   }
   setConfig(t) {
     if (!t) throw new Error("Invalid configuration");
@@ -1061,7 +1065,7 @@ const B = "hems-plan-card", We = 6e4, Q = class Q extends H {
   connectedCallback() {
     super.connectedCallback(), this._timer = window.setInterval(() => {
       this._load();
-    }, We), this._resize = new ResizeObserver((t) => {
+    }, Be), this._resize = new ResizeObserver((t) => {
       const e = Math.floor(t[0].contentRect.width);
       e > 0 && Math.abs(e - this._width) > 2 && (this._width = e);
     }), this._resize.observe(this), this.hass && (this._load(), this._subscribe());
@@ -1081,10 +1085,10 @@ const B = "hems-plan-card", We = 6e4, Q = class Q extends H {
       this._load(), this._subscribe();
       return;
     }
-    const s = this._info?.entities ?? {}, i = Object.entries(s).filter(([o]) => o === "sensor.status" || o.endsWith("_boost_active") || o === "binary_sensor.fail_safe").map(([, o]) => o).map((o) => `${o}=${this.hass.states[o]?.state}`).join("|");
-    if (i !== this._watch) {
-      const o = this._watch !== "";
-      this._watch = i, o && this._load();
+    const s = this._info?.entities ?? {}, o = Object.entries(s).filter(([i]) => i === "sensor.status" || i.endsWith("_boost_active") || i === "binary_sensor.fail_safe").map(([, i]) => i).map((i) => `${i}=${this.hass.states[i]?.state}`).join("|");
+    if (o !== this._watch) {
+      const i = this._watch !== "";
+      this._watch = o, i && this._load();
     }
   }
   async _subscribe() {
@@ -1152,46 +1156,48 @@ const B = "hems-plan-card", We = 6e4, Q = class Q extends H {
     return t;
   }
   _model() {
-    return $e(this._plan ?? null, this._info ?? null, {
+    return ve(this._plan ?? null, this._info ?? null, {
       now: Date.now(),
       hours: this._config?.hours,
       timeZone: this.hass?.config?.time_zone
     });
   }
   _status() {
-    const t = ve(this.hass?.states ?? {}, this._info ?? null), e = `status.${t}`;
-    return b`<span class="status ${t === "fail_safe" || t === "island" ? "bad" : t === "boost" ? "boost" : ""}" data-status=${t}>${this._t(e) === e ? t : this._t(e)}</span>`;
+    const t = ye(this.hass?.states ?? {}, this._info ?? null), e = `status.${t}`;
+    return w`<span class="status ${t === "fail_safe" || t === "island" ? "bad" : t === "boost" ? "boost" : ""}" data-status=${t}>${this._t(e) === e ? t : this._t(e)}</span>`;
   }
   _cars(t) {
     const e = this._t;
     return (this._plan?.plan?.assets ?? this._info?.storages ?? []).filter((n) => n.kind === "ev").map((n) => {
-      const i = ye(this.hass?.states ?? {}, this._info ?? null, n.name), o = t?.assets.find((d) => d.name === n.name), c = this.hass?.config?.time_zone, a = o?.targets[0], h = a ? new Intl.DateTimeFormat(this._lang, { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: !1, timeZone: c }).format(new Date(a.t)) : "", l = (d) => d == null ? "–" : `${Math.round(d * 100)} %`;
-      return b`<div class="car" data-car=${n.name}>
+      const o = Tt(this.hass?.states ?? {}, this._info ?? null, n.name), i = t?.assets.find((d) => d.name === n.name), l = this.hass?.config?.time_zone, a = i?.targets[0], h = a ? new Intl.DateTimeFormat(this._lang, { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: !1, timeZone: l }).format(new Date(a.t)) : "", c = (d) => d == null ? "–" : `${Math.round(d * 100)} %`;
+      return w`<div class="car" data-car=${n.name}>
         <div class="carline">
           <b>${n.name}</b>
-          <span class="soc-now">${this._t("soc")} ${l(o?.liveSoc)}</span>
-          ${a ? b`<span class="dep-text ${a.reached ? "ok" : "short"}"
-                >${e("departure", { time: h, target: l(a.target), planned: l(a.planned) })}
+          <span class="soc-now">${this._t("soc")} ${c(i?.liveSoc)}</span>
+          ${a ? w`<span class="dep-text ${a.reached ? "ok" : "short"}"
+                >${e("departure", { time: h, target: c(a.target), planned: c(a.planned) })}
                 ${a.reached ? "✓ " + e("departure_ok") : "✗ " + e("departure_short")}</span
-              >` : g}
+              >` : f}
         </div>
         <button
-          class="boost ${i ? "active" : ""}"
+          class="boost ${o ? "active" : ""}"
           ?disabled=${this._busy}
           @click=${() => {
-        this._boost(n.name, !i);
+        this._boost(n.name, !o);
       }}
-          data-action=${i ? "cancel_boost" : "start_boost"}
+          data-action=${o ? "cancel_boost" : "start_boost"}
         >
-          ${e(i ? "cancel_boost" : "boost")}
+          ${e(o ? "cancel_boost" : "boost")}
         </button>
       </div>`;
     });
   }
   render() {
-    const t = this._t, e = this._config ?? {}, s = this._model(), n = s?.reason ? He(s.reason, this._lang, this._names()) : null;
+    const t = this._t, e = this._config ?? {}, s = this._model(), n = (this._plan?.plan?.assets ?? []).filter(
+      (l) => l.kind === "ev" && Tt(this.hass?.states ?? {}, this._info ?? null, l.name)
+    ), o = n.length ? t("reason.boost", { name: n.map((l) => l.name).join(", ") }) : s?.reason ? He(s.reason, this._lang, this._names()) : null;
     let i;
-    return s ? i = b`<div class="chartbox">
+    return s ? i = w`<div class="chartbox">
         ${Oe(s, {
       width: this._width - 18,
       lang: this._lang,
@@ -1202,14 +1208,14 @@ const B = "hems-plan-card", We = 6e4, Q = class Q extends H {
       showGrid: e.show_grid !== !1,
       names: this._names()
     })}
-      </div>` : this._plan === void 0 && !this._error ? i = b`<div class="msg">${t("loading")}</div>` : i = b`<div class="msg">${this._plan ? t("no_plan") : g}</div>`, b`<ha-card>
+      </div>` : this._plan === void 0 && !this._error ? i = w`<div class="msg">${t("loading")}</div>` : i = w`<div class="msg">${this._plan ? t("no_plan") : f}</div>`, w`<ha-card>
       <div class="head">
         <span class="title">${e.title ?? this._info?.title ?? t("title")}</span>
         ${this._status()}
       </div>
-      ${n ? b`<div class="reason"><b>${t("reason_now")}:</b> <span class="reason-text">${n}</span></div>` : g}
+      ${o ? w`<div class="reason"><b>${t("reason_now")}:</b> <span class="reason-text">${o}</span></div>` : f}
       ${this._cars(s)}
-      ${this._error ? b`<div class="error">${this._error}</div>` : g}
+      ${this._error ? w`<div class="error">${this._error}</div>` : f}
       ${i}
     </ha-card>`;
   }
@@ -1222,7 +1228,7 @@ Q.properties = {
   _error: { state: !0 },
   _width: { state: !0 },
   _busy: { state: !0 }
-}, Q.styles = Gt`
+}, Q.styles = qt`
     :host {
       display: block;
       --hems-import: var(--energy-grid-consumption-color, #488fc2);
@@ -1288,14 +1294,14 @@ Q.properties = {
     svg .now line { stroke: var(--primary-text-color); stroke-width: 1.5; }
     svg .now text { font-size: 10px; font-weight: bold; fill: var(--primary-text-color); }
   `;
-let ct = Q;
-customElements.get(B) || customElements.define(B, ct);
+let lt = Q;
+customElements.get(L) || customElements.define(L, lt);
 window.customCards = window.customCards ?? [];
-if (!window.customCards.some((r) => r.type === B)) {
+if (!window.customCards.some((r) => r.type === L)) {
   const r = et(ft(navigator.language));
-  window.customCards.push({ type: B, name: r("card_name"), description: r("card_description"), preview: !0 });
+  window.customCards.push({ type: L, name: r("card_name"), description: r("card_description"), preview: !0 });
 }
 export {
-  B as CARD_TAG,
-  ct as HemsPlanCard
+  L as CARD_TAG,
+  lt as HemsPlanCard
 };
