@@ -5,8 +5,11 @@ site in real time (a Quasar-style Modbus TCP wallbox with a car, a SunSpec inver
 P1 meter on the broker), and Home Assistant with its configuration under ``.dev/config``. On the
 first start it onboards Home Assistant through its REST API (user ``demo``, password
 ``demo1234``), then sets up the MQTT integration and the hems integration through their own
-config flows over ``/api/config/config_entries/flow`` — never by writing ``.storage``. Ctrl-C
-stops Home Assistant, the simulators and the broker.
+config flows over ``/api/config/config_entries/flow``, and adds the demo devices through the
+hems entry's subentry flows (``/api/config/config_entries/subentries/flow``) — never by writing
+``.storage``. Ctrl-C stops Home Assistant, the simulators and the broker.
+
+:class:`DevInstance` is that whole set-up as an object, which ``tests/browser`` starts too.
 
 :func:`drive_flow` walks any config flow from a dict of answers keyed by field name, and
 :func:`demo_answers` holds those answers in one place, so a changed flow needs one edit there.
@@ -18,9 +21,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -29,7 +34,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hems_core.devices.errors import DeviceError
+
 from .broker import make_broker
+
+_LOGGER = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "demo", "demo1234"
@@ -138,22 +147,31 @@ class Api:
                 self.call("POST", path, body)
 
 
-def drive_flow(api: Api, handler: str, answers: dict[str, Any]) -> dict[str, Any]:
-    """Walk a config flow over the REST API: each form gets ``answers`` by field name.
+FLOW = "/api/config/config_entries/flow"
+SUBENTRY_FLOW = "/api/config/config_entries/subentries/flow"
+ENTRY = "/api/config/config_entries/entry/"
+#: Config entry states on the way to loaded (or to an error).
+SETTLING = ("not_loaded", "setup_in_progress", "unload_in_progress", "setup_retry")
 
-    A field without an answer takes its default, or is left out when optional; a menu takes
-    ``answers["<step_id>"]`` or its first option. A form shown again with errors, or an abort,
-    raises with what Home Assistant said.
+
+def drive_flow(
+    api: Api, handler: str | list[str], answers: dict[str, Any], *, path: str = FLOW
+) -> dict[str, Any]:
+    """Walk a config (or, with ``path=SUBENTRY_FLOW``, a subentry) flow over the REST API.
+
+    Each form gets ``answers`` by field name. A field without an answer takes its default, or
+    is left out when optional; a menu takes ``answers["<step_id>"]`` or its first option. A
+    form shown again with errors, or an abort, raises with what Home Assistant said. A subentry
+    flow's ``handler`` is ``[entry_id, subentry_type]``.
     """
-    r = api.call("POST", "/api/config/config_entries/flow",
-                 {"handler": handler, "show_advanced_options": True})  # fmt: skip
+    r = api.call("POST", path, {"handler": handler, "show_advanced_options": True})
     for _ in range(30):
         kind = r.get("type")
         if kind == "create_entry":
             return dict(r)
         if kind == "abort":
             raise RuntimeError(f"{handler} flow aborted: {r.get('reason')}")
-        flow = f"/api/config/config_entries/flow/{r['flow_id']}"
+        flow = f"{path}/{r['flow_id']}"
         if kind == "menu":
             options = list(r["menu_options"])
             pick = answers.get(str(r["step_id"]), options[0])
@@ -162,7 +180,8 @@ def drive_flow(api: Api, handler: str, answers: dict[str, Any]) -> dict[str, Any
         if kind != "form":
             raise RuntimeError(f"{handler} flow: unexpected step {r!r}")
         if r.get("errors"):
-            raise RuntimeError(f"{handler} flow step {r['step_id']}: {r['errors']}")
+            why = (r.get("description_placeholders") or {}).get("reason") or ""
+            raise RuntimeError(f"{handler} flow step {r['step_id']}: {r['errors']} {why}".strip())
         data: dict[str, Any] = {}
         for field in r.get("data_schema", []):
             name = str(field["name"])
@@ -174,138 +193,273 @@ def drive_flow(api: Api, handler: str, answers: dict[str, Any]) -> dict[str, Any
     raise RuntimeError(f"{handler} flow did not finish in 30 steps")
 
 
-def demo_answers(endpoints: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """What the demo site answers in each integration's config flow (field name → value)."""
+def demo_answers(endpoints: dict[str, Any]) -> dict[str, Any]:
+    """What the demo site answers in each flow (field name → value), in one place.
+
+    ``devices`` lists the site's devices in the order they are added, each as the subentry
+    type of the hems entry and the answers of its flow.
+    """
     mqtt = endpoints["mqtt"]
     wb = endpoints["wallboxes"]["car"]
     pv = endpoints["inverters"]["pv"]
     return {
         "mqtt": {"broker": mqtt["host"], "port": mqtt["port"], "user": "broker"},
-        "hems": {
-            "site_name": "Demo home",
-            # device steps as the rebuilt flow may ask for them (ignored by a flow without them)
-            "meter_topic": "p1/telegram",
-            "p1_topic": "p1/telegram",
-            "wallbox_type": "quasar",
-            "wallbox_host": wb["host"],
-            "wallbox_port": wb["port"],
-            "host": wb["host"],
-            "port": wb["port"],
-            "pv_host": pv["host"],
-            "pv_port": pv["port"],
-        },
-    }
+        "hems": {"site_name": "Demo home"},
+        "devices": [
+            ("wallbox", {  # the car behind a Quasar-style V2H box
+                "name": "Car", "connection": "quasar", "host": wb["host"], "port": wb["port"],
+                "capacity_kwh": 60, "max_charge_kw": 7.4, "max_discharge_kw": 7.4,
+                "phases": "1", "min_soc": 20, "target_soc": 80,
+            }),
+            ("p1", {
+                "source": "mqtt", "host": mqtt["host"], "port": mqtt["port"],
+                "format": "telegram", "topic": "p1/telegram",
+            }),
+            ("pv", {"host": pv["host"], "port": pv["port"], "unit_id": 1, "rated_kw": 5.0}),
+        ],
+    }  # fmt: skip
 
 
+WALLBOX_PORT, INVERTER_PORT, BROKER_PORT = 1502, 1503, 1884
 SIM_SPEC: dict[str, Any] = {
     "speed": 1.0,
     "publish_interval_s": 2.0,
-    "wallboxes": [{"name": "car", "type": "quasar", "port": 1502, "ev": {
+    "wallboxes": [{"name": "car", "type": "quasar", "port": WALLBOX_PORT, "ev": {
         "capacity_kwh": 60, "soc_pct": 45, "max_charge_w": 7400, "max_discharge_w": 7400}}],
-    "inverters": [{"name": "pv", "peak_w": 5000, "rated_w": 5000, "port": 1503}],
+    "inverters": [{"name": "pv", "peak_w": 5000, "rated_w": 5000, "port": INVERTER_PORT}],
     "meters": [{"name": "p1", "flavour": "dsmr5", "telegram_topic": "p1/telegram"}],
 }  # fmt: skip
 
 
 async def _simulate(
-    spec: dict[str, Any], stop: asyncio.Event, ready: list[Any], boxes: dict[str, Any]
+    spec: dict[str, Any],
+    stop: asyncio.Event,
+    ready: list[Any],
+    boxes: dict[str, Any],
+    started: threading.Event,
 ) -> None:
+    """The demo site's simulators in real time until ``stop`` (ticks every publish interval)."""
     from .scenario import SimRunner
 
     runner = SimRunner(spec)
     try:
         ready.append(await runner.start())
         boxes.update(runner.modbus_sims)
+        started.set()
         while not stop.is_set():
-            await runner.tick()
+            try:
+                await runner.tick()
+            except DeviceError as err:  # broker gone for a moment: paho reconnects by itself
+                _LOGGER.warning("simulator tick: %s", err)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), float(spec["publish_interval_s"]))
     finally:
         await runner.stop()
 
 
-async def _walk_dialog(page: Any, button: str, shot: Path) -> dict[str, Any]:
-    """Open a flow dialog from the integration page; its first form must draw fields.
+class DevInstance:
+    """Broker, simulators and Home Assistant of the demo site, set up through the flows.
 
-    Some failures exist only in the frontend: a selector the oldest supported frontend cannot
-    draw leaves an empty dialog, which no Python test sees. The options form is submitted (its
-    defaults change nothing); the set-up form is closed, so no second site is created.
+    ``start()`` returns once both integrations are set up (devices added through the hems
+    entry's subentry flows where it offers them); ``stop()`` ends Home Assistant, the
+    simulators and the broker, in that order, whatever state ``start()`` reached. The
+    simulators run in their own thread and event loop, so the caller may block (HTTP, a
+    browser driven synchronously) while they keep serving; :meth:`wallbox_w` reads the car's
+    power from the simulator itself, not through any driver.
     """
-    await page.get_by_role("button", name=button).first.click()
-    dialog = page.locator("dialog-data-entry-flow")
-    await dialog.locator("ha-form").first.wait_for()
-    await page.wait_for_timeout(1000)  # let the selectors render before counting them
-    fields = int(await dialog.locator("ha-selector, ha-textfield, ha-form-string").count())
-    await page.screenshot(path=str(shot))
-    if button == "Configure":
-        await dialog.get_by_role("button", name="Submit").click()
-        await dialog.locator("ha-form").first.wait_for(state="detached")
-        await dialog.get_by_role("button", name="Finish").click()  # the "saved" step
-    else:
-        await dialog.get_by_role("button", name="Close").first.click()
-    await dialog.locator("ha-dialog[open]").wait_for(state="detached")
-    return {"fields": fields, "screenshot": str(shot)}
 
+    def __init__(
+        self,
+        dev_dir: Path,
+        port: int,
+        *,
+        free_ports: bool = False,
+        start_timeout: float = 600.0,
+        say: Callable[[str], None] = lambda _line: None,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Nothing starts here (see :meth:`start`)."""
+        self.dir = Path(dev_dir)
+        self.port = port
+        self.free_ports = free_ports
+        self.start_timeout = start_timeout
+        self.say = say
+        self.stopped = stopped
+        self.base = f"http://127.0.0.1:{port}"
+        self.api = Api(self.base)
+        self.endpoints: dict[str, Any] = {}
+        self.states: dict[str, str] = {}
+        self.hass: subprocess.Popen[bytes] | None = None
+        self._broker: Any = None
+        self._boxes: dict[str, Any] = {}
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sim_stop: asyncio.Event | None = None
+        self._sim_error: BaseException | None = None
+        self._log: Any = None
 
-async def browser_check(
-    base: str, out: Path, wallbox_w: Callable[[], float], timeout_s: float = 60.0
-) -> dict[str, Any]:
-    """Log in with headless Chromium, open the HEMS device page, press Boost, screenshot.
-
-    Uses Debian's chromium through Playwright (``executable_path``: nothing is downloaded).
-    Returns what it saw; ``boost`` says whether a Boost button was there and what the simulated
-    wallbox's power did after the press.
-    """
-    import importlib
-    import re
-    import shutil
-
-    pw = importlib.import_module("playwright.async_api")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("no chromium (apt-get install chromium)")
-    result: dict[str, Any] = {}
-    async with pw.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    def __enter__(self) -> DevInstance:
+        """Start (see :meth:`start`); a failed start stops what it had started."""
         try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(timeout_s * 1000)
-            await page.goto(base + "/", wait_until="networkidle")
-            await page.locator("input[name=username]").fill(USER)
-            await page.locator("input[name=password]").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
-            await page.wait_for_url("**/lovelace/**")
-            result["logged_in"] = True
-            await page.goto(base + "/config/integrations/integration/hems")
-            await page.get_by_text("Demo home").first.wait_for()
-            result["flows"] = {
-                "options": await _walk_dialog(page, "Configure", out / "options-flow.png"),
-                "set_up": await _walk_dialog(page, "Add hub", out / "set-up-flow.png"),
-            }
-            await page.get_by_text(re.compile(r"\d+ (service|device)s?$")).first.click()
-            await page.wait_for_url("**/config/devices/device/**")
-            await page.wait_for_load_state("networkidle")
-            result["device_page"] = page.url.removeprefix(base)
-            boost = page.get_by_text(re.compile("^boost$", re.IGNORECASE))
-            if await boost.count() == 0:
-                result["boost"] = {"button": False}
-            else:
-                before = wallbox_w()
-                row = page.locator("hui-generic-entity-row, state-card-content").filter(
-                    has=boost.first
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop everything."""
+        self.stop()
+
+    def pids(self) -> list[int]:
+        """Process ids of Home Assistant and the broker while they run (tests check them gone)."""
+        pids = [] if self.hass is None else [self.hass.pid]
+        broker_pid = None if self._broker is None else self._broker.pid
+        return pids + ([] if broker_pid is None else [int(broker_pid)])
+
+    def wallbox_w(self, name: str = "car") -> float:
+        """The simulated wallbox's power (W, + charging), as the simulator holds it."""
+        return float(self._boxes[name].ev.power_w)
+
+    def start(self) -> dict[str, str]:
+        """Broker, simulators, Home Assistant, then the flows; the entries' states."""
+        config = self.dir / "config"
+        (config / "custom_components").mkdir(parents=True, exist_ok=True)
+        link = config / "custom_components" / "hems"
+        if not link.is_symlink() and not link.exists():
+            link.symlink_to(ROOT / "custom_components" / "hems")
+        (config / "configuration.yaml").write_text(CONFIGURATION.format(port=self.port), "utf-8")
+        self._broker = make_broker()
+        if not self.free_ports:
+            self._broker.port = BROKER_PORT
+        self._broker.start()
+        spec = json.loads(json.dumps(SIM_SPEC))
+        spec["mqtt"] = {"host": "127.0.0.1", "port": self._broker.port, "spawn": False}
+        if self.free_ports:
+            for dev_spec in spec["wallboxes"] + spec["inverters"]:
+                dev_spec["port"] = 0
+        self.endpoints = self._start_simulators(spec)
+        self.say(f"simulators: {json.dumps(self.endpoints)}")
+        self._log = open(self.dir / "hass.log", "ab")  # noqa: SIM115 (closed in stop())
+        self.hass = subprocess.Popen(
+            [str(Path(sys.executable).with_name("hass")), "-c", str(config)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.say(
+            f"starting Home Assistant (log: {self.dir / 'hass.log'}; a first start takes minutes)"
+        )
+        self.states = self._set_up()
+        return self.states
+
+    def _start_simulators(self, spec: dict[str, Any]) -> dict[str, Any]:
+        ready: list[dict[str, Any]] = []
+        started = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._sim_stop = asyncio.Event()
+            try:
+                loop.run_until_complete(
+                    _simulate(spec, self._sim_stop, ready, self._boxes, started)
                 )
-                await row.get_by_role("button").first.click()
-                deadline = time.monotonic() + timeout_s
-                # the box is another program's: watch its power, bounded (no event to await)
-                while abs(wallbox_w() - before) < 1000 and time.monotonic() < deadline:  # noqa: ASYNC110
-                    await asyncio.sleep(0.5)
-                result["boost"] = {"button": True, "before_w": before, "after_w": wallbox_w()}
-            shot = out / "hems-device-page.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            result["screenshot"] = str(shot)
-        finally:
-            await browser.close()
-    return result
+            except BaseException as err:  # reported by start(), or ends the run later
+                self._sim_error = err
+            finally:
+                started.set()
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="hems-simulators", daemon=True)
+        self._thread.start()
+        started.wait(60)
+        if not ready:
+            raise RuntimeError(f"the simulators did not start: {self._sim_error!r}")
+        return ready[0]
+
+    def _set_up(self) -> dict[str, str]:
+        assert self.hass is not None
+        api = self.api
+        api.wait_up(self.hass, self.start_timeout, self.stopped)
+        api.log_in()
+        entries = {e["domain"]: e for e in api.call("GET", "/api/config/config_entries/entry")}
+        answers = demo_answers(self.endpoints)
+        seen = self.dir / "endpoints.json"
+        moved = not seen.exists() or json.loads(seen.read_text("utf-8")) != self.endpoints
+        hems = entries.get("hems")
+        if hems is not None and (
+            moved or (not hems.get("num_subentries") and hems.get("supported_subentry_types"))
+        ):  # devices on other ports, or added before the entry had device flows: afresh
+            api.call("DELETE", ENTRY + entries.pop("hems")["entry_id"])
+        if "mqtt" in entries and moved:  # the broker moved: set MQTT up again
+            api.call("DELETE", ENTRY + entries.pop("mqtt")["entry_id"])
+        for domain in ("mqtt", "hems"):
+            if domain not in entries:
+                result = drive_flow(api, domain, answers[domain])
+                self.say(f"{domain}: set up through its config flow ({result.get('title')})")
+                if domain == "hems":
+                    self._add_devices(str(result["result"]["entry_id"]), answers["devices"])
+        seen.write_text(json.dumps(self.endpoints), "utf-8")
+        return self.wait_loaded()
+
+    def _add_devices(self, entry_id: str, devices: list[tuple[str, dict[str, Any]]]) -> None:
+        """Each demo device through the entry's own subentry flow (none: say so)."""
+        entry = next(
+            e for e in self.api.call("GET", "/api/config/config_entries/entry")
+            if e["entry_id"] == entry_id
+        )  # fmt: skip
+        offered = set(entry.get("supported_subentry_types") or {})
+        if not offered:
+            self.say("hems: this version has no device flows (config subentries): no devices")
+            return
+        for kind, answers in devices:
+            if kind not in offered:
+                self.say(f"hems: no {kind!r} device flow (offered: {sorted(offered)})")
+                continue
+            r = drive_flow(self.api, [entry_id, kind], answers, path=SUBENTRY_FLOW)
+            self.say(f"hems: {kind} {r.get('title')!r} added through its subentry flow")
+
+    def wait_loaded(self, timeout: float = 120.0) -> dict[str, str]:
+        """The entries' states once none is (re)loading, twice the same a second apart.
+
+        Adding or changing a device reloads the hems entry, so a state read right after a
+        flow may still be the old one or ``unload_in_progress``. Bounded by ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        last: dict[str, str] = {}
+        while True:
+            entries = self.api.call("GET", "/api/config/config_entries/entry")
+            states = {
+                str(e["domain"]): str(e["state"])
+                for e in entries if e["domain"] in ("mqtt", "hems")
+            }  # fmt: skip
+            settling = any(s in SETTLING for s in states.values())
+            if (not settling and states == last) or time.monotonic() > deadline or self.stopped():
+                return states
+            last = states
+            time.sleep(1.0)
+
+    def stop(self) -> None:
+        """Home Assistant, then the simulators, then the broker; safe to call twice."""
+        if self.hass is not None and self.hass.poll() is None:
+            self.hass.terminate()
+            try:
+                self.hass.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.hass.kill()
+                self.hass.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._thread is not None:
+            loop, ev = self._loop, self._sim_stop
+            if loop is not None and ev is not None:
+                with contextlib.suppress(RuntimeError):  # loop already closed
+                    loop.call_soon_threadsafe(ev.set)
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._broker is not None:
+            self._broker.stop()
+            self._broker = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -313,29 +467,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/develop", description=__doc__)
     ap.add_argument("--port", type=int, default=8123, help="Home Assistant's HTTP port")
     ap.add_argument("--dir", default=str(ROOT / ".dev"), help="state folder (git-ignored)")
-    ap.add_argument("--once", action="store_true", help="set up, check, stop (for tests)")
+    ap.add_argument("--once", action="store_true", help="set up, print JSON, stop (for tests)")
     ap.add_argument(
         "--free-ports", action="store_true",
-        help="simulators on free ports instead of 1502 (wallbox) and 1503 (inverter)",
+        help=f"simulators and broker on free ports instead of {WALLBOX_PORT} (wallbox), "
+        f"{INVERTER_PORT} (inverter) and {BROKER_PORT} (MQTT)",
     )  # fmt: skip
     ap.add_argument("--start-timeout", type=float, default=600.0)
-    ap.add_argument(
-        "--browser-check", metavar="DIR", default=None,
-        help="after set-up: log in with headless Chromium, open the HEMS device page, press "
-        "Boost, save a screenshot in DIR, print JSON and stop",
-    )  # fmt: skip
     args = ap.parse_args(argv)
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    dev = Path(args.dir)
-    config = dev / "config"
-    (config / "custom_components").mkdir(parents=True, exist_ok=True)
-    link = config / "custom_components" / "hems"
-    if not link.exists():
-        link.symlink_to(ROOT / "custom_components" / "hems")
-    (config / "configuration.yaml").write_text(CONFIGURATION.format(port=args.port), "utf-8")
     stop_flag = {"stop": False}
 
     def on_signal(_sig: int, _frame: Any) -> None:
@@ -343,99 +486,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    broker = make_broker()
-    broker.start()
-    loop = asyncio.new_event_loop()
-    sim_stop = asyncio.Event()
-    ready: list[Any] = []
-    spec = json.loads(json.dumps(SIM_SPEC))
-    spec["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "spawn": False}
-    if args.free_ports:
-        for dev_spec in spec["wallboxes"] + spec["inverters"]:
-            dev_spec["port"] = 0
-    runner_box: dict[str, Any] = {}
-    sim_task = loop.create_task(_simulate(spec, sim_stop, ready, runner_box))
-    hass: subprocess.Popen[bytes] | None = None
-    rc = 0
+    dev = DevInstance(
+        Path(args.dir), args.port, free_ports=args.free_ports,
+        start_timeout=args.start_timeout, say=say, stopped=lambda: stop_flag["stop"],
+    )  # fmt: skip
     try:
-        while not ready and not sim_task.done():
-            loop.run_until_complete(asyncio.sleep(0.1))
-        if sim_task.done():
-            sim_task.result()
-        endpoints = ready[0]
-        say(f"simulators: {json.dumps(endpoints)}")
-        log = open(dev / "hass.log", "ab")  # noqa: SIM115 (closed in finally)
-        hass = subprocess.Popen(
-            [str(Path(sys.executable).with_name("hass")), "-c", str(config)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        api = Api(f"http://127.0.0.1:{args.port}")
-        say(f"starting Home Assistant (log: {dev / 'hass.log'}; the first start takes minutes)")
-
-        def set_up() -> dict[str, str]:
-            assert hass is not None
-            api.wait_up(hass, args.start_timeout, lambda: stop_flag["stop"])
-            api.log_in()
-            entries = {e["domain"]: e for e in api.call("GET", "/api/config/config_entries/entry")}
-            answers = demo_answers(endpoints)
-            if "mqtt" in entries:  # the broker's port is new each start: set MQTT up again
-                api.call(
-                    "DELETE", f"/api/config/config_entries/entry/{entries.pop('mqtt')['entry_id']}"
-                )
-            for domain in ("mqtt", "hems"):
-                if domain not in entries:
-                    result = drive_flow(api, domain, answers[domain])
-                    say(f"{domain}: set up through its config flow ({result.get('title')})")
-            entries = {e["domain"]: e for e in api.call("GET", "/api/config/config_entries/entry")}
-            return {d: str(entries[d]["state"]) for d in ("mqtt", "hems") if d in entries}
-
-        # blocking HTTP in a thread: the simulators keep ticking and serving meanwhile
         try:
-            states = loop.run_until_complete(asyncio.to_thread(set_up))
+            states = dev.start()
         except RuntimeError as err:
             say(f"error: {err}")
             return 130 if stop_flag["stop"] else 1
         say(f"config entries: {states}")
         say(f"open http://localhost:{args.port} and log in as {USER} / {PASSWORD}; Ctrl-C stops")
-        if args.once or args.browser_check:
-            report: dict[str, Any] = {"entries": states, "endpoints": endpoints}
-            rc = 0 if states == {"mqtt": "loaded", "hems": "loaded"} else 1
-            if args.browser_check:
-                Path(args.browser_check).mkdir(parents=True, exist_ok=True)
-                car = runner_box.get("car")
-                try:
-                    seen = loop.run_until_complete(browser_check(
-                        f"http://127.0.0.1:{args.port}", Path(args.browser_check),
-                        lambda: 0.0 if car is None else float(car.ev.power_w),
-                    ))  # fmt: skip
-                except Exception as err:  # a browser step failed: say which, still clean up
-                    seen = {"error": str(err).splitlines()[0]}
-                    say(f"browser check failed: {err}")
-                report["browser"] = seen
-                boost = seen.get("boost", {})
-                if not (boost.get("button") and abs(boost["after_w"] - boost["before_w"]) >= 1000):
-                    rc = 1
-                if any(f["fields"] == 0 for f in seen.get("flows", {}).values()):
-                    rc = 1  # an empty dialog: the frontend could not draw the form
-            print(json.dumps(report))
-        else:
-            while not stop_flag["stop"] and hass.poll() is None:
-                loop.run_until_complete(asyncio.sleep(0.5))
+        if args.once:
+            print(json.dumps({"entries": states, "endpoints": dev.endpoints}))
+            return 0 if states == {"mqtt": "loaded", "hems": "loaded"} else 1
+        while not stop_flag["stop"] and dev.hass is not None and dev.hass.poll() is None:
+            time.sleep(0.5)
+        return 0
     finally:
         say("stopping Home Assistant, simulators and broker")
-        if hass is not None and hass.poll() is None:
-            hass.terminate()
-            try:
-                hass.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                hass.kill()
-                hass.wait()
-        sim_stop.set()
-        with contextlib.suppress(Exception):
-            loop.run_until_complete(sim_task)
-        loop.close()
-        broker.stop()
-    return rc
+        dev.stop()
 
 
 if __name__ == "__main__":
