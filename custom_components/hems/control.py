@@ -130,6 +130,9 @@ def status_events(prev: CoreStatus | None, st: CoreStatus) -> list[tuple[str, di
                         "car": car,
                         "departure": dep.at.isoformat(),
                         "target_soc": round(dep.target_soc * 100.0, 1),
+                        "expected_soc": None
+                        if dep.expected_soc is None
+                        else round(dep.expected_soc * 100.0, 1),
                         "soc": None if soc is None else round(soc * 100.0, 1),
                     },
                 )

@@ -52,7 +52,7 @@ from .grid import (
     fuse_grid,
 )
 from .island import Shedder, island_dispatch
-from .outlook import departure_state
+from .outlook import departure_state, reachable_soc
 from .peaks import PeakTracker
 from .planning import ActivePlan, Forecast
 from .rules import (
@@ -157,6 +157,8 @@ class DepartureView:
     at: datetime
     target_soc: float
     state: str
+    #: The SoC full power from now reaches by the departure.
+    expected_soc: float | None = None
 
 
 @dataclass(frozen=True)
@@ -548,7 +550,11 @@ class ControlCore:
                 max_charge_w=s.max_charge_w, charge_efficiency=s.charge_efficiency,
                 margin_h=margin,
             )  # fmt: skip
-            out[name] = DepartureView(_utc(at_s), target, state)
+            expected = reachable_soc(
+                lv.soc, at_s, t_s, capacity_kwh=s.capacity_kwh, max_charge_w=s.max_charge_w,
+                charge_efficiency=s.charge_efficiency, max_soc=s.max_soc,
+            )  # fmt: skip
+            out[name] = DepartureView(_utc(at_s), target, state, round(expected, 3))
         return out
 
     def _peak_readout(self, now: datetime, t_s: float) -> tuple[float | None, float | None]:
@@ -677,7 +683,10 @@ class ControlCore:
             boost_rules(tick, prop, self.storages, set(self.boosts))
             self._signal_rules(tick, prop)
             storages = self._risk_storages()
-            tariff = self.site.peak_tariff is not None or self.site.top_peaks_tariff is not None
+            # The quarter guard holds the month's highest quarter (Flanders). A Swedish top-peaks
+            # bill counts daily hourly peaks, which the plan prices; guarding its quarters
+            # against the month's highest quarter starved planned charging (backtest se-effekt).
+            tariff = self.site.peak_tariff is not None
             if tick.meter_ok and (tariff or self.island.state is IslandState.RECOVERY):
                 refill = self.island.state is not IslandState.RECOVERY
                 allowed = self._recovery_allowed_w(now)

@@ -192,3 +192,13 @@ def departure_state(
     if not math.isfinite(hours_left) or hours_left <= hours_needed + margin_h:
         return AT_RISK
     return ON_TRACK
+
+
+def reachable_soc(
+    soc: float, at_s: float, t_s: float, *, capacity_kwh: float, max_charge_w: float,
+    charge_efficiency: float, max_soc: float = 1.0,
+) -> float:  # fmt: skip
+    """The SoC full power from now reaches by ``at_s`` (what an at-risk notice can promise)."""
+    hours = max(0.0, (at_s - t_s) / 3600.0)
+    gain = max_charge_w / 1000.0 * hours * charge_efficiency / max(capacity_kwh, 1e-6)
+    return min(max_soc, soc + gain)

@@ -255,6 +255,7 @@ async def test_plan_read_outs_and_the_departure_at_risk_event(
     risk = [e.data for e in events if e.data["type"] == "departure_target_at_risk"]
     await hass.async_block_till_done()
     assert len(risk) == 1 and risk[0]["car"] == "car" and risk[0]["target_soc"] == 100.0
+    assert 60 < risk[0]["expected_soc"] < 100  # what the blueprint's notice says
     assert any(e.data["type"] == "plan_changed" for e in events)
     await _unload(hass, entry)
 

@@ -145,7 +145,10 @@ def test_departure_state_on_track_at_risk_reached() -> None:
     assert view.at == datetime(2026, 1, 14, 6, 30, tzinfo=UTC)
     late = T0 + timedelta(hours=11)  # 05:00 local, 2.5 h left
     c.observe(late, _obs(late, 0.5))
-    assert c.status(late).departures["car"].state == "at_risk"
+    view = c.status(late).departures["car"]
+    assert view.state == "at_risk"
+    # 2.5 h at 7.4 kW into 60 kWh at 92 %: +28.4 % from 50 %.
+    assert view.expected_soc == pytest.approx(0.5 + 7.4 * 2.5 * 0.92 / 60, abs=1e-3)
 
 
 def test_peak_budget_and_flanders_running_average() -> None:
