@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .scenario import FloatArray, Scenario, ScenarioError, load_scenario
+from .scenario import FloatArray, Scenario, ScenarioError, Window, load_window
 from .timegrid import STEP
 
 if TYPE_CHECKING:
@@ -42,17 +42,17 @@ class Outcome:
     first_charge: str | None
 
 
-def _steps_before_departure(sc: Scenario) -> int:
+def _steps_before_departure(sc: Window) -> int:
     seconds = (sc.ev.departure - sc.start).total_seconds()
     return max(0, min(sc.steps, int(seconds // (DT_H * 3600))))
 
 
-def _energy_needed_kwh(sc: Scenario) -> float:
+def _energy_needed_kwh(sc: Window) -> float:
     """Grid-side kWh to bring the car from its SoC to the target."""
     return max(0.0, (sc.ev.target_soc - sc.ev.soc) * sc.ev.capacity_kwh / sc.ev.efficiency)
 
 
-def plan_plug_and_charge(sc: Scenario) -> FloatArray:
+def plan_plug_and_charge(sc: Window) -> FloatArray:
     """Charge at full power from plug-in until the target is reached (what a dumb box does)."""
     power = np.zeros(sc.steps)
     remaining = _energy_needed_kwh(sc)
@@ -63,7 +63,7 @@ def plan_plug_and_charge(sc: Scenario) -> FloatArray:
     return power
 
 
-def plan_cheapest_quarters(sc: Scenario) -> FloatArray:
+def plan_cheapest_quarters(sc: Window) -> FloatArray:
     """Charge in the cheapest quarters before departure (price-aware smart charging)."""
     power = np.zeros(sc.steps)
     remaining = _energy_needed_kwh(sc)
@@ -78,9 +78,14 @@ def plan_cheapest_quarters(sc: Scenario) -> FloatArray:
 
 
 def plan_mpc(
-    sc: Scenario, *, v2h: bool = True, backend: str | None = None
+    sc: Window | Scenario, *, v2h: bool = True, backend: str | None = None
 ) -> tuple[FloatArray, Plan]:
-    """The model-predictive plan over prices, PV, load and battery wear (V2H if allowed)."""
+    """The model-predictive plan over prices, PV, load and battery wear (V2H if allowed).
+
+    A whole :class:`Scenario` is planned over its window (24 h from start by default).
+    """
+    if isinstance(sc, Scenario):
+        sc = sc.window()
     from .model import Chemistry, Ev, Grid, Pv, Site, Trip, WearModel
     from .optimize import Inputs, State, solve
 
@@ -121,7 +126,7 @@ def plan_mpc(
     return np.asarray(plan.asset(ev.name).power_kw, dtype=np.float64), plan
 
 
-def evaluate(sc: Scenario, strategy: str, ev_kw: FloatArray) -> Outcome:
+def evaluate(sc: Window, strategy: str, ev_kw: FloatArray) -> Outcome:
     """Cost and energy flows of an EV schedule (+ charges, - discharges) against the house."""
     grid = sc.load_kw - sc.pv_kw + ev_kw
     imp = np.clip(grid, 0.0, None)
@@ -154,7 +159,7 @@ def evaluate(sc: Scenario, strategy: str, ev_kw: FloatArray) -> Outcome:
 
 def run_demo(scenario: Path) -> dict[str, Any]:
     """Plan the scenario with every strategy; return a JSON-ready summary."""
-    sc = load_scenario(scenario)
+    sc = load_window(scenario)
     smart_kw, smart_plan = plan_mpc(sc, v2h=False)
     v2h_kw, v2h_plan = plan_mpc(sc, v2h=True)
     outcomes = [

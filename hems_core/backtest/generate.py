@@ -85,24 +85,37 @@ def pv_per_kwp(stamps: np.ndarray[tuple[int], np.dtype[np.int64]], year: int = 2
     return out
 
 
-def house_load(
-    stamps: np.ndarray[tuple[int], np.dtype[np.int64]], tz: str, kwh_day: float, seed: int,
-    *, winter_heat_kw: float = 0.0,
-) -> FloatArray:  # fmt: skip
-    """A household (kW per quarter): base, morning/evening peaks, random appliance spikes."""
-    rng = np.random.default_rng(seed)
+def _local_hours(stamps: np.ndarray[tuple[int], np.dtype[np.int64]], tz: str) -> FloatArray:
     zone = ZoneInfo(tz)
-    hrs = np.array(
+    return np.array(
         [(lt := datetime.fromtimestamp(int(s), UTC).astimezone(zone)).hour + lt.minute / 60
          for s in stamps]
     )  # fmt: skip
+
+
+def smooth_load(
+    stamps: np.ndarray[tuple[int], np.dtype[np.int64]], tz: str, kwh_day: float
+) -> FloatArray:
+    """A plain household profile (kW): night floor, morning and evening peaks; kWh/day mean."""
+    hrs = _local_hours(stamps, tz)
     shape = (
         0.25
         + 0.35 * np.exp(-(((hrs - 7.5) / 1.2) ** 2))
         + 0.9 * np.exp(-(((hrs - 18.5) / 1.8) ** 2))
         + 0.15 * np.exp(-(((hrs - 13.0) / 3.0) ** 2))
     )
-    base = shape / shape.mean() * kwh_day / 24.0
+    out: FloatArray = shape / shape.mean() * kwh_day / 24.0
+    return out
+
+
+def house_load(
+    stamps: np.ndarray[tuple[int], np.dtype[np.int64]], tz: str, kwh_day: float, seed: int,
+    *, winter_heat_kw: float = 0.0,
+) -> FloatArray:  # fmt: skip
+    """A household (kW per quarter): base, morning/evening peaks, random appliance spikes."""
+    rng = np.random.default_rng(seed)
+    hrs = _local_hours(stamps, tz)
+    base = smooth_load(stamps, tz, kwh_day)
     noise = np.exp(rng.normal(0, 0.25, stamps.shape[0]))
     spikes = (rng.random(stamps.shape[0]) < 0.03) * rng.uniform(1.0, 2.5, stamps.shape[0])
     heat = (
@@ -148,15 +161,16 @@ def commuter_sessions(
 def write(folder: Path, stamps: np.ndarray[tuple[int], np.dtype[np.int64]], load: FloatArray,
           pv: FloatArray, price: FloatArray,
           sessions: list[tuple[str, datetime, datetime, float, float]],
-          tag: str = "") -> None:  # fmt: skip
-    """``series{tag}.csv`` and ``sessions{tag}.csv`` in ``folder``."""
+          tag: str = "", *, exact: bool = False) -> None:  # fmt: skip
+    """``series{tag}.csv`` and ``sessions{tag}.csv`` in ``folder`` (``exact``: full precision)."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / f"series{tag}.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["timestamp_utc", "load_kw", "pv_kw", "price_eur_mwh"])
         for s, a, b, c in zip(stamps, load, pv, price, strict=True):
             ts = datetime.fromtimestamp(int(s), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            w.writerow([ts, f"{a:.4f}", f"{b:.4f}", "" if math.isnan(c) else f"{c:.2f}"])
+            ab = [repr(float(a)), repr(float(b))] if exact else [f"{a:.4f}", f"{b:.4f}"]
+            w.writerow([ts, *ab, "" if math.isnan(c) else f"{c:.2f}"])
     with (folder / f"sessions{tag}.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["ev", "arrive_utc", "depart_utc", "trip_kwh", "target_soc"])
@@ -181,6 +195,21 @@ def _home(name: str, tz: str, t0: datetime, t1: datetime, price_file: str, kwp: 
                                       seed + 100 + k)  # fmt: skip
     before = int(start.timestamp()) if start else None
     write(OUT / name, stamps, load, pv, prices(stamps, price_file, before=before), sessions, tag)
+
+
+def demo_home(name: str) -> None:
+    """The demo's home: 14 days of October 2025, a smooth 9 kWh/day load, the car home Tuesday.
+
+    Load and PV are written at full precision so ``hems demo`` plans exactly these numbers.
+    """
+    ams = ZoneInfo("Europe/Amsterdam")
+    stamps = quarters(datetime(2025, 10, 1, tzinfo=ams), datetime(2025, 10, 15, tzinfo=ams))
+    load = smooth_load(stamps, "Europe/Amsterdam", 9.0)
+    pv = pv_per_kwp(stamps) * 5.0
+    stay = ("Car", datetime(2025, 10, 7, 16, 0, tzinfo=ams), datetime(2025, 10, 8, 7, 30,
+            tzinfo=ams), 0.0, 0.8)  # fmt: skip
+    price = prices(stamps, "prices_nl_dayahead_15min_2025.csv")
+    write(OUT / name, stamps, load, pv, price, [stay], exact=True)
 
 
 def office(name: str, seed: int) -> None:
@@ -339,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             ["car"],
         ),
         "v2b-office-10ev": lambda: office("v2b-office-10ev", 61),
+        "nl_v2h_home": lambda: demo_home("nl_v2h_home"),
         "plaza-v2v": lambda: plaza("plaza-v2v", 71),
     }
     wanted = argv if argv else list(jobs)

@@ -72,11 +72,12 @@ def _devices(args: argparse.Namespace) -> int:
 
     from hems_core.cli import CliError
     from hems_core.devices.errors import ConfigError
+    from hems_core.scenario import load_devices
 
-    from .scenario import SimRunner, load_scenario
+    from .runner import SimRunner
 
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = load_devices(args.scenario)
     except ConfigError as err:
         raise CliError(str(err)) from err
 

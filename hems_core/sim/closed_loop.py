@@ -1,6 +1,6 @@
 """The real controller in closed loop with the device simulators, over real protocols.
 
-:class:`ClosedLoop` starts the simulators of :class:`~hems_core.sim.scenario.SimRunner`
+:class:`ClosedLoop` starts the simulators of :class:`~hems_core.sim.runner.SimRunner`
 (a Quasar-style Modbus TCP wallbox with a physical car behind it, a SunSpec inverter, a P1
 meter publishing DSMR telegrams on a real mosquitto broker), connects the real drivers to
 them on loopback, and runs :class:`~hems_core.control.runtime.Runtime` around the real
@@ -39,11 +39,11 @@ from hems_core.devices.sunspec import SunSpecInverter
 from hems_core.devices.wallboxes import quasar
 from hems_core.model import Ev, Grid, MonthlyPeakTariff, Pv, Site
 from hems_core.optimize import Planner
-from hems_core.scenario import Scenario, load_scenario
+from hems_core.scenario import Window, load_window
 from hems_core.timegrid import STEP_S
 
 from .house import HouseLoad
-from .scenario import SimRunner
+from .runner import SimRunner
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "nl_v2h_home"
 CAR = "car"
@@ -118,7 +118,7 @@ class ClosedLoop:
     def __init__(self, opts: LoopOptions | None = None) -> None:
         self.opts = opts = opts or LoopOptions()
         hours = opts.days * 24 + 48
-        self.sc: Scenario = load_scenario(opts.scenario, hours=hours)
+        self.sc: Window = load_window(opts.scenario, hours=hours)
         self.tz = ZoneInfo(str(self.sc.timezone))
         self.t0 = self.sc.start.timestamp()
         self.clock = ManualClock(self.t0)

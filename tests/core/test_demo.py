@@ -18,11 +18,11 @@ from hems_core.demo import (
     plan_plug_and_charge,
     run_demo,
 )
-from hems_core.scenario import ScenarioError, load_scenario
+from hems_core.scenario import ScenarioError, load_window
 
 
 def test_scenario_loads_aligned_real_series() -> None:
-    sc = load_scenario(DEFAULT_SCENARIO)
+    sc = load_window(DEFAULT_SCENARIO)
     assert sc.steps == 96
     assert sc.start.minute % 15 == 0
     for arr in (sc.spot_eur_kwh, sc.import_eur_kwh, sc.pv_kw, sc.load_kw):
@@ -37,7 +37,7 @@ def test_scenario_loads_aligned_real_series() -> None:
 
 @pytest.mark.parametrize("planner", [plan_plug_and_charge, plan_cheapest_quarters])
 def test_strategies_reach_target_within_limits(planner: object) -> None:
-    sc = load_scenario(DEFAULT_SCENARIO)
+    sc = load_window(DEFAULT_SCENARIO)
     power = planner(sc)  # type: ignore[operator]
     assert np.all(power >= 0) and np.all(power <= sc.ev.max_charge_kw + 1e-9)
     out = evaluate(sc, "x", power)
@@ -64,14 +64,14 @@ def test_planning_beats_plug_and_charge_and_v2h_beats_charging_only() -> None:
 def test_allowing_v2h_never_makes_the_plan_worse(backend: str) -> None:
     # V2H only widens the feasible set, so the planner's own objective can only drop. OSQP once
     # returned "solved" 1.77 EUR above the optimum here (slack calendar-ageing variables).
-    sc = load_scenario(DEFAULT_SCENARIO)
+    sc = load_window(DEFAULT_SCENARIO)
     _, charge_only = plan_mpc(sc, v2h=False, backend=backend)
     _, v2h = plan_mpc(sc, v2h=True, backend=backend)
     assert v2h.costs.total <= charge_only.costs.total + 0.01
 
 
 def test_mpc_respects_the_car_limits() -> None:
-    sc = load_scenario(DEFAULT_SCENARIO)
+    sc = load_window(DEFAULT_SCENARIO)
     power, plan = plan_mpc(sc, v2h=True)
     assert np.all(power <= sc.ev.max_charge_kw + 1e-6)
     assert np.all(power >= -sc.ev.max_discharge_kw - 1e-6)
@@ -102,11 +102,12 @@ def test_broken_scenario_gives_one_line_error(
 ) -> None:
     folder = tmp_path / "sc"
     shutil.copytree(DEFAULT_SCENARIO, folder)
-    prices = folder / "prices.csv"
-    lines = prices.read_text().splitlines()
-    prices.write_text("\n".join([*lines[:10], "2025-10-07T14:00:00Z,not-a-number", *lines[10:]]))
-    with pytest.raises(ScenarioError, match="prices.csv"):
-        load_scenario(folder)
+    series = folder / "series.csv"
+    lines = series.read_text().splitlines()
+    lines[600] = lines[600].rsplit(",", 1)[0] + ",not-a-number"  # a price inside the window
+    series.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match="series.csv"):
+        load_window(folder)
     assert main(["demo", "--scenario", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
@@ -119,10 +120,16 @@ def test_missing_data_and_bad_start_are_reported(tmp_path: Path) -> None:
     text = yaml_path.read_text()
     yaml_path.write_text(text.replace('"2025-10-07T16:00:00+02:00"', '"2025-10-07T16:07:00+02:00"'))
     with pytest.raises(ScenarioError, match="clock quarter"):
-        load_scenario(folder)
-    yaml_path.write_text(text.replace("hours: 24", "hours: 2400"))
+        load_window(folder)
+    yaml_path.write_text(text)
     with pytest.raises(ScenarioError, match="no value for"):
-        load_scenario(folder)
+        load_window(folder, hours=2400)
+    sessions = folder / "sessions.csv"
+    sessions.write_text(
+        sessions.read_text().replace("2025-10-07T14:00:00Z", "2025-10-07T15:00:00Z")
+    )
+    with pytest.raises(ScenarioError, match="not plugged in at start"):
+        load_window(folder)
     yaml_path.write_text("- not a mapping\n")
     with pytest.raises(ScenarioError, match="mapping"):
-        load_scenario(yaml_path)
+        load_window(yaml_path)

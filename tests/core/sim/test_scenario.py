@@ -15,8 +15,9 @@ from hems_core.devices.mqtt_client import MqttClient
 from hems_core.devices.p1_mqtt import JsonDecoder, MqttMeter
 from hems_core.devices.sunspec import SunSpecInverter
 from hems_core.devices.wallboxes import quasar
+from hems_core.scenario import load_devices
 from hems_core.sim.broker import MosquittoBroker
-from hems_core.sim.scenario import SimRunner, load_scenario
+from hems_core.sim.runner import SimRunner
 
 ROOT = Path(__file__).resolve().parents[3]
 HOME = ROOT / "scenarios" / "devices" / "home.yaml"
@@ -24,7 +25,7 @@ SAMPLES = ROOT / "tests" / "core" / "devices" / "samples"
 
 
 async def test_runner_links_ev_and_pv_to_the_meter(mosquitto: MosquittoBroker) -> None:
-    scenario = load_scenario(HOME)
+    scenario = load_devices(HOME)
     scenario["mqtt"] = {"host": "127.0.0.1", "port": mosquitto.port, "spawn": False}
     scenario["meters"] = [
         {

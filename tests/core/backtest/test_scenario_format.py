@@ -1,0 +1,71 @@
+"""One scenario format: one module reads it for the backtest, the demo, the sims and the bench."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import hems_core.scenario as one
+from hems_core.backtest import scenario as backtest_alias
+from hems_core.devices.errors import ConfigError
+from hems_core.optimize import scenarios as bench_alias
+from hems_core.sim import scenario as sim_alias
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "scenarios" / "nl_v2h_home"
+
+
+def test_every_old_name_is_the_one_module() -> None:
+    assert backtest_alias.load_scenario is one.load_scenario
+    assert backtest_alias.Scenario is one.Scenario
+    assert bench_alias.case_a_site is one.case_a_site
+    assert sim_alias.load_scenario is one.load_devices
+    # one error class: the backtest's ValueError and the simulators' ConfigError
+    assert issubclass(one.ScenarioError, ValueError) and issubclass(one.ScenarioError, ConfigError)
+
+
+def test_the_demo_window_is_cut_from_the_backtest_scenario() -> None:
+    sc = one.load_scenario(DEMO)
+    win = sc.window()
+    assert win.steps == 96 and win.start == datetime.fromtimestamp(sc.start_s, UTC)
+    i0 = sc.index(sc.start_s)
+    assert (win.load_kw == sc.load_kw[i0 : i0 + 96]).all()
+    # the car's departure and target come from its session, not from a second format
+    stay = sc.sessions[0]
+    assert win.ev.departure == datetime.fromtimestamp(stay.depart_s, UTC)
+    assert win.ev.target_soc == stay.target_soc == 0.8
+    assert one.load_window(DEMO, hours=48).steps == 192
+
+
+def test_device_section_reads_the_simulator_keys() -> None:
+    data = one.load_devices(ROOT / "scenarios" / "devices" / "home.yaml")
+    assert {w["name"] for w in data["wallboxes"]} >= {"quasar", "diy"}
+    assert data["_dir"] == str(ROOT / "scenarios" / "devices")
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ('{kind: outage, start: "2025-10-07T18:00:00Z", end: "2025-10-07T17:00:00Z"}', "follow"),
+        ('{kind: flood, start: "2025-10-07T18:00:00Z", end: "2025-10-07T19:00:00Z"}', "kind"),
+        ('{kind: outage, start: "soon", end: "2025-10-07T19:00:00Z"}', "events[0].start"),
+    ],
+)
+def test_bad_events_name_the_field(tmp_path: Path, event: str, message: str) -> None:
+    shutil.copytree(DEMO, tmp_path / "sc")
+    yml = tmp_path / "sc" / "scenario.yaml"
+    yml.write_text(yml.read_text() + f"events:\n  - {event}\n")
+    with pytest.raises(one.ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        one.load_scenario(tmp_path / "sc")
+
+
+def test_outage_events_load(tmp_path: Path) -> None:
+    shutil.copytree(DEMO, tmp_path / "sc")
+    yml = tmp_path / "sc" / "scenario.yaml"
+    event = '{kind: outage, start: "2025-10-07T18:00:00Z", end: "2025-10-07T19:30:00Z"}'
+    yml.write_text(yml.read_text() + f"events:\n  - {event}\n")
+    sc = one.load_scenario(tmp_path / "sc")
+    assert sc.outages == (one.Outage(1759860000, 1759865400),) and sc.events == ()
