@@ -316,13 +316,15 @@ class HemsOptionsFlow(OptionsFlow):
         )
 
     async def _tariff_name(self, tariff: str) -> str:
-        """The template's name as the tariff selector shows it, in the system's language."""
+        """The template's name as the tariff selector shows it, in the system's language.
+
+        Home Assistant falls back to English for a language without HEMS strings.
+        """
         key = f"component.{DOMAIN}.selector.{CONF_TARIFF}.options.{tariff}"
-        for language in (self.hass.config.language, "en"):
-            names = await async_get_translations(self.hass, language, "selector", [DOMAIN])
-            if key in names:
-                return names[key]
-        return tariff  # pragma: no cover - every template has a name in en.json
+        names = await async_get_translations(
+            self.hass, self.hass.config.language, "selector", [DOMAIN]
+        )
+        return names.get(key, tariff)
 
     async def _check_price_source(
         self, source: str, user_input: dict[str, Any]

@@ -341,3 +341,31 @@ async def test_hems_own_sensors_are_not_offered_and_are_refused(hass: HomeAssist
             {CONF_LOAD_ENERGY_ENTITY: own, CONF_PRICE_SOURCE: "none", CONF_PV_TILT: 35,
              CONF_PV_AZIMUTH: 180},
         )  # fmt: skip
+
+
+async def test_swedish_tariff_in_the_system_language_with_sek(hass: HomeAssistant) -> None:
+    """The template's name follows Home Assistant's language; Sweden's fees are in SEK."""
+    hass.config.language = "nl"
+    _register_action(hass, "tibber", "get_prices")
+    entry = await _loaded(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_SOURCE: "tibber"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_TARIFF: "se"}
+    )
+    assert result["description_placeholders"]["tariff"] == "Zweden"
+    assert result["data_schema"]({})[CONF_GRID_FEE] == 0.20
+    for key in result["data_schema"].schema.values():
+        assert key.config["unit_of_measurement"] == "SEK/kWh"
+    # A language without HEMS strings falls back to English.
+    hass.config.language = "fi"
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PRICE_SOURCE: "tibber"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_TARIFF: "se"}
+    )
+    assert result["description_placeholders"]["tariff"] == "Sweden"

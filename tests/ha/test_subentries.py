@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.selector import SelectSelector
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hems import checks
@@ -125,11 +128,33 @@ def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checks, "MQTT_WAIT_S", 0.5)
 
 
+STRINGS = json.loads(
+    (Path(__file__).parents[2] / "custom_components/hems/translations/en.json").read_text()
+)
+
+
+def _strings(result: Any) -> Any:
+    """Every form, error and abort the flows show has its English string (all four languages
+    have the same keys: test_translations.py)."""
+    kind = result["handler"][1]
+    t = STRINGS["config_subentries"][kind]
+    if result["type"] is FlowResultType.FORM:
+        step = t["step"][result["step_id"]]
+        assert {str(k) for k in result["data_schema"].schema} <= set(step["data"])
+        assert set((result["errors"] or {}).values()) <= set(t["error"])
+        for sel in result["data_schema"].schema.values():
+            if isinstance(sel, SelectSelector) and (tk := sel.config.get("translation_key")):
+                assert set(sel.config["options"]) <= set(STRINGS["selector"][tk]["options"])
+    elif result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in t["abort"]
+    return result
+
+
 async def _start(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -> dict[str, Any]:
     result: dict[str, Any] = await hass.config_entries.subentries.async_init(
         (entry.entry_id, kind), context={"source": SOURCE_USER}
     )
-    return result
+    return _strings(result)  # type: ignore[no-any-return]
 
 
 async def _reconfigure(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -> dict[str, Any]:
@@ -137,11 +162,13 @@ async def _reconfigure(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -
     result: dict[str, Any] = await hass.config_entries.subentries.async_init(
         (entry.entry_id, kind), context={"source": "reconfigure", "subentry_id": sub.subentry_id}
     )
-    return result
+    return _strings(result)  # type: ignore[no-any-return]
 
 
 async def _next(hass: HomeAssistant, result: dict[str, Any], answers: dict[str, Any]) -> Any:
-    return await hass.config_entries.subentries.async_configure(result["flow_id"], answers)
+    return _strings(
+        await hass.config_entries.subentries.async_configure(result["flow_id"], answers)
+    )
 
 
 def _default(result: dict[str, Any], key: str) -> Any:
