@@ -86,6 +86,10 @@ def run_scenario(path: Path, args: argparse.Namespace, bar: Any) -> dict[str, An
         from .plaza import load_plaza
 
         return load_plaza(yaml_path)
+    if kind == "outage":
+        from .outage import run_outage_day
+
+        return run_outage_day(yaml_path)
     from .runner import run_backtest
     from .scenario import load_scenario
 
@@ -106,6 +110,13 @@ def run_scenario(path: Path, args: argparse.Namespace, bar: Any) -> dict[str, An
 
 def _print_table(result: dict[str, Any]) -> None:
     print(f"{result['scenario']}: {result['days']} days")
+    if result.get("kind") == "outage":
+        print(f"{'controller':<16}{'blackout s':>11}{'unserved kWh':>13}{'shed kWh':>9}"
+              f"{'breaches':>9}")  # fmt: skip
+        for name, k in result["controllers"].items():
+            print(f"{name:<16}{k['blackout_s']:>11.0f}{k['unserved_kwh']:>13.2f}"
+                  f"{k['shed_kwh']:>9.2f}{k['reserve_breaches']:>9}")  # fmt: skip
+        return
     print(f"{'controller':<28}{'total €':>9}{'energy €':>10}{'cap. €':>8}{'wear €':>8}"
           f"{'peak kW':>9}{'eve kW':>8}{'short kWh':>10}")  # fmt: skip
     rows = dict(result.get("controllers", {}))
