@@ -20,7 +20,7 @@ from .backends import (
     make_backend,
     solve_modes_milp,
 )
-from .inputs import FloatArray, Inputs, State
+from .inputs import FloatArray, Inputs, State, local_calendar
 from .plan import Plan, SolverStats, build_plan
 from .problem import IntArray, Numbers, Structure, structure_key
 from .tiers import DEFAULT_TIERS, Tiers, aggregate
@@ -49,12 +49,36 @@ class ReuseThreshold:
     plan's cost by far less than the solver's own tolerance on the bench cases, so an event
     storm (a meter tick re-planned as "SoC deviation", a forecast re-sent unchanged) costs no
     solve.
+
+    **Shifted reuse.** A new quarter whose horizon ends where the last solved one ended (the
+    usual case when it ends at the last published price) asks for the tail of that solve's
+    problem: by the principle of optimality the tail of its solution is still optimal when
+    the inputs on the overlap, the terminal value, the plug states, the peaks and each SoC
+    (against the solved plan at this quarter) are within the thresholds above. The tail is
+    then taken (``Structure.repair`` moves a small SoC deviation into the first step's
+    power) instead of a solve, for at most ``shift_quarters`` quarters and only at a quarter
+    boundary on the plain 15-minute grid without the Swedish tariff. Comparisons are against
+    the solved plan's inputs, not the previous reuse's, so deviations cannot add up.
     """
 
     price_eur_per_kwh: float = 1e-3
     power_kw: float = 0.1
     soc: float = 0.005
     energy_kwh: float = 0.05
+    #: A later quarter may take the last *solved* plan shifted (see :meth:`Planner._shifted`)
+    #: up to this many quarters after that solve; 0 turns the shifted reuse off.
+    shift_quarters: int = 16
+
+
+@dataclass(frozen=True, eq=False)
+class _Anchor:
+    """The last solved plan's point and what it was solved from (for the shifted reuse)."""
+
+    structure: Structure
+    site: Site
+    inputs: Inputs
+    x: FloatArray
+    quarter: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +144,9 @@ class Planner:
         self._fallback: Backend | None = None
         self._prev: tuple[int, FloatArray, FloatArray | None] | None = None
         self._last: _Last | None = None
+        self._anchor: _Anchor | None = None
+        #: Plans answered by the shifted reuse (see :class:`ReuseThreshold`).
+        self.shifted = 0
         #: The last solution with its structure and step edges: carried onto a new grid
         #: when the structure changes (see :meth:`HighsBackend.start_from`).
         self._carry: tuple[Structure, IntArray, FloatArray] | None = None
@@ -179,6 +206,11 @@ class Planner:
         if reused is not None:
             self.reused = True
             return reused
+        shifted = self._shifted(inputs, state, t0)
+        if shifted is not None:
+            self.reused = True
+            self.shifted += 1
+            return shifted
         self.reused = False
         full_inputs = inputs
         inputs, quarters = self._grid(self.site, inputs)
@@ -248,6 +280,104 @@ class Planner:
         )
         plan = build_plan(s, inputs, nums, x, stats)
         self._last = _Last(self.site, full_inputs, state, plan, quarter)
+        self._anchor = None
+        if quarters is None and s.top is None:
+            self._anchor = _Anchor(s, self.site, full_inputs, x, quarter)
+        return plan
+
+    def _shifted(self, inputs: Inputs, state: State, t0: float) -> Plan | None:
+        """The last solved plan's tail for this quarter, or None (see :class:`ReuseThreshold`)."""
+        th, a, last = self.reuse, self._anchor, self._last
+        if th is None or th.shift_quarters <= 0 or a is None or last is None:
+            return None
+        s = a.structure
+        if s is not self._structure or a.site != self.site:
+            return None
+        now_s = int(inputs.start.timestamp())
+        if now_s % STEP_S or inputs.start.timestamp() != now_s:
+            return None  # a partial first quarter: the tail's first step would not fit it
+        k = (now_s - (a.quarter - STEP_S)) // STEP_S
+        m = inputs.steps
+        if not 1 <= k <= th.shift_quarters or m != a.inputs.steps - k or m > s.steps:
+            return None
+        b = a.inputs
+        for x, y, tol in (
+            (inputs.import_price, b.import_price, th.price_eur_per_kwh),
+            (inputs.export_price, b.export_price, th.price_eur_per_kwh),
+            (inputs.load_kw, b.load_kw, th.power_kw),
+            (inputs.pv_kw, b.pv_kw, th.power_kw),
+        ):
+            if _differs(x, y[k:], tol):
+                return None
+        for xo, yo in (
+            (inputs.import_cap_kw, b.import_cap_kw),
+            (inputs.temperature_factor, b.temperature_factor),
+        ):
+            if (xo is None) != (yo is None):
+                return None
+            if xo is not None and yo is not None and _differs(xo, yo[k:], th.power_kw):
+                return None
+        if abs(inputs.terminal_value() - b.terminal_value()) > th.price_eur_per_kwh:
+            return None
+        s_prev = last.state
+        if dict(state.ev_plugged) != dict(s_prev.ev_plugged):
+            return None
+        if abs(state.month_peak_kw - s_prev.month_peak_kw) > th.power_kw:
+            return None
+        if tuple(state.month_daily_peaks_kw) != tuple(s_prev.month_daily_peaks_kw):
+            return None
+        if state.quarter_import_kwh > th.energy_kwh:
+            return None
+        pt = self.site.peak_tariff
+        if pt is not None:
+            month, _, _ = local_calendar(pt.tz, np.array([now_s, a.quarter - STEP_S]))
+            if month[0] != month[1]:
+                return None  # the month slots would move
+        for st in s.stores:
+            soc_now = state.battery_soc if st.kind == "battery" else state.ev_soc.get(st.name)
+            if soc_now is None or not math.isfinite(soc_now):
+                return None
+            if abs(soc_now - float(a.x[st.e.start + k - 1]) / st.capacity) > th.soc:
+                return None
+        x = s.shift(a.x, k)
+        levels = {sl.start for sl in s.levels}
+        for start, length in s.var_series:
+            if length != s.steps:
+                continue
+            if start in levels:
+                x[start + m : start + length] = x[start + m - 1]
+            else:
+                x[start + m : start + length] = 0.0  # padding: no flows
+        for st in s.stores:
+            if st.seg_e:
+                # DoD slices as a fresh solve starts them (filled from the deepest): the
+                # solved plan may have split its energy between slices otherwise.
+                nseg = len(st.seg_e)
+                width = st.capacity / nseg
+                e = x[st.e]
+                for j, se in enumerate(st.seg_e):
+                    x[se] = np.clip(e - (st.capacity - width * (j + 1)), 0.0, width)
+        nums = s.numbers(self.site, inputs, state)
+        fixed = s.repair(x, nums)
+        if fixed is None:
+            return None
+        obj = s.objective(fixed, nums)
+        stats = SolverStats(
+            backend="reused",
+            status=f"shifted by {k} quarters",
+            iterations=0,
+            solve_time_s=0.0,
+            build_time_s=time.perf_counter() - t0,
+            objective=obj,
+            relaxed_objective=obj,
+            warm_started=True,
+            milp_used=False,
+            fallback_from=None,
+            variables=s.nvar,
+            constraints=s.nrow,
+        )
+        plan = build_plan(s, inputs, nums, fixed, stats)
+        self._last = _Last(self.site, inputs, state, plan, now_s + STEP_S)
         return plan
 
     def _reusable(self, inputs: Inputs, state: State) -> Plan | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
 
-from hems_core.optimize import Planner
+from hems_core.optimize import Inputs, Plan, Planner, State
 from hems_core.optimize.backends import HighsBackend
 from hems_core.optimize.problem import Structure
 from hems_core.optimize.scenarios import (
@@ -76,3 +78,59 @@ def test_padding_is_inert() -> None:
             assert np.all(nums.ub[sl][30:] == 0.0)
         assert np.all(~np.isfinite(nums.targets[st.name][30:]))
     assert np.all(nums.ub[s.imp][30:] == 0.0) and np.all(nums.ub[s.exp][30:] == 0.0)
+
+
+def _window(full: Inputs, k: int, **change: Any) -> Inputs:
+    """Quarter ``k`` of a horizon that ends where ``full`` ends (the last published price)."""
+    cut = slice(k, full.steps)
+    return replace(
+        full,
+        start=full.start + timedelta(minutes=15 * k),
+        import_price=full.import_price[cut] + change.get("price", 0.0),
+        export_price=full.export_price[cut],
+        load_kw=full.load_kw[cut],
+        pv_kw=full.pv_kw[cut],
+    )
+
+
+def _as_planned(plan: Plan, state: State) -> State:
+    bat = plan.asset("battery").soc[0]
+    return replace(state, ev_soc={"ev": plan.asset("ev").soc[0]}, battery_soc=bat,
+                   quarter_import_kwh=0.0)  # fmt: skip
+
+
+def test_the_next_quarter_takes_the_solved_plans_tail_when_nothing_changed() -> None:
+    site = case_a_site(DEFAULT_START)
+    full = replace(profile_inputs(DEFAULT_START, 96, 0), terminal_value_eur_per_kwh=0.15)
+    planner = Planner(site)
+    first = planner.solve(full, case_state(site))
+    state = _as_planned(first, case_state(site))
+    plan = planner.solve(_window(full, 1), state)
+    assert planner.shifted == 1 and planner.reused
+    assert plan.stats.backend == "reused"
+    assert len(plan.step_start) == 95
+    assert plan.step_start == first.step_start[1:]
+    assert plan.asset("ev").soc == pytest.approx(first.asset("ev").soc[1:], abs=1e-6)
+    exact = Planner(site, fixed_horizon=False).solve(_window(full, 1), state)
+    assert plan.costs.total == pytest.approx(exact.costs.total, rel=1e-4)
+    assert planner._backend is not None and planner.builds == 1
+
+
+@pytest.mark.parametrize("what", ["price", "soc", "off", "partial"])
+def test_a_material_change_solves_again(what: str) -> None:
+    from hems_core.optimize import ReuseThreshold
+
+    site = case_a_site(DEFAULT_START)
+    full = replace(profile_inputs(DEFAULT_START, 96, 0), terminal_value_eur_per_kwh=0.15)
+    reuse = ReuseThreshold(shift_quarters=0) if what == "off" else ReuseThreshold()
+    planner = Planner(site, reuse=reuse)
+    first = planner.solve(full, case_state(site))
+    state = _as_planned(first, case_state(site))
+    inputs = _window(full, 1, price=0.01 if what == "price" else 0.0)
+    if what == "soc":
+        state = replace(state, ev_soc={"ev": state.ev_soc["ev"] + 0.01})
+    if what == "partial":
+        inputs = replace(inputs, start=inputs.start + timedelta(seconds=30))
+    plan = planner.solve(inputs, state)
+    assert planner.shifted == 0
+    assert plan.stats.backend == "highs"
