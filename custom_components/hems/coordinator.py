@@ -42,6 +42,7 @@ from hems_core.forecast.pv import (
     ClearSkyPv,
     PvCorrection,
     PvSource,
+    climate_correction,
     forecast_pv,
     learn_pv_correction,
 )
@@ -419,8 +420,10 @@ class HemsPvCoordinator(DataUpdateCoordinator[QuantileForecast]):
     async def _async_correction(self, model: ClearSkyPv | None, now: datetime) -> PvCorrection:
         """Calibration and cloudiness learned from the measured production sensor, if any."""
         entity = self.config_entry.options.get(CONF_PV_ENERGY_ENTITY)
-        if model is None or not entity:
+        if model is None:
             return PvCorrection()
+        if not entity:  # nothing to learn from: the month's climatological cloudiness
+            return climate_correction(now, model.latitude)
         rows = await _async_hourly_energy(self.hass, entity, now, PV_LEARN_DAYS + 1)
         epochs, kwh = from_statistics_rows(rows, unit="kWh")
         return await self.hass.async_add_executor_job(
@@ -443,7 +446,7 @@ class HemsPvCoordinator(DataUpdateCoordinator[QuantileForecast]):
             correction = await self._async_correction(model, now)
         except ForecastInputError as err:
             _LOGGER.warning("%s: PV history not used: %s", self.config_entry.title, err)
-            correction = PvCorrection()
+            correction = climate_correction(now, 52.0 if model is None else model.latitude)
         run = partial(
             forecast_pv,
             start=now,

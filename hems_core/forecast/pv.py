@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -365,6 +365,37 @@ class PvCorrection:
 #: Used before any measurement was learned: a typical Benelux spread of daily clearness.
 DEFAULT_CORRECTION: Final = PvCorrection()
 
+#: Daily clearness (measured ÷ this module's clear-sky energy) per calendar month, P10/P50/P90,
+#: from a measured Utrecht rooftop system (Visser et al., doi:10.1016/j.rser.2024.115044, data
+#: in giumonros/Measured-vs-simulated-PV, MIT; 1.9 kWp, tilt 30°, azimuth 170°, hourly
+#: 2014–2017, 113–124 complete days per month; the six weeks of 2015 under tests/core/forecast/
+#: data are an excerpt). It holds the climate (winter days are
+#: mostly overcast: December's median day gives a fifth of the clear-sky energy) and a typical
+#: system's losses, so it is where a site starts until its own production has been learnt.
+CLIMATE_CLEARNESS: Final[dict[int, tuple[float, float, float]]] = {
+    1: (0.05, 0.27, 0.84),
+    2: (0.09, 0.40, 0.93),
+    3: (0.22, 0.65, 1.00),
+    4: (0.30, 0.66, 0.93),
+    5: (0.26, 0.61, 0.88),
+    6: (0.30, 0.56, 0.83),
+    7: (0.29, 0.60, 0.79),
+    8: (0.25, 0.62, 0.85),
+    9: (0.28, 0.58, 0.88),
+    10: (0.13, 0.45, 0.85),
+    11: (0.06, 0.29, 0.84),
+    12: (0.04, 0.20, 0.73),
+}
+
+
+def climate_correction(now: TimestampLike, latitude: float = 52.0, days: int = 0) -> PvCorrection:
+    """The climatological clearness of ``now``'s month (seasons flipped south of the equator)."""
+    month = datetime.fromtimestamp(to_epoch_s(now), UTC).month
+    if latitude < 0:
+        month = (month + 5) % 12 + 1
+    k10, k50, k90 = CLIMATE_CLEARNESS[month]
+    return PvCorrection(k10=k10, k50=k50, k90=k90, days=days)
+
 
 def learn_pv_correction(
     model: ClearSkyPv,
@@ -379,7 +410,8 @@ def learn_pv_correction(
 
     Days are local-solar days (UTC day shifted by longitude) with at least 80 % of their
     clear-sky energy's hours measured. Fewer than 5 such days: the calibration stays 1.0 and
-    the default clearness spread is used (``days`` says how many were used).
+    the month's climatological clearness is used (:func:`climate_correction`; ``days`` says how
+    many were used).
     """
     now_s = to_epoch_s(now)
     epochs = to_epoch_array(timestamps)
@@ -388,7 +420,7 @@ def learn_pv_correction(
         raise ForecastInputError(f"{epochs.size} timestamps but {vals.size} values")
     keep = (epochs < now_s) & (epochs >= now_s - (lookback_days + 1) * 86400)
     if not np.any(keep & np.isfinite(vals)):
-        return DEFAULT_CORRECTION
+        return climate_correction(now_s, model.latitude)
     g0, grid = to_quarter_grid(epochs[keep], vals[keep], interval_s=interval_s)
     grid = np.maximum(grid, 0.0)
     clear = model.step_kw(g0, grid.size) * STEP_H  # kWh per quarter
@@ -409,10 +441,10 @@ def learn_pv_correction(
         complete[today_idx] = False
     ratios = meas_day[complete] / clear_day[complete]
     if ratios.size < 5:
-        return PvCorrection(days=int(ratios.size))
+        return climate_correction(now_s, model.latitude, int(ratios.size))
     scale = float(np.quantile(ratios, 0.9))
     if scale <= 0:
-        return PvCorrection(days=int(ratios.size))
+        return climate_correction(now_s, model.latitude, int(ratios.size))
     k = ratios / scale
     today: float | None = None
     if today_idx < uniq.size and clear_seen[today_idx] >= 0.15 * clear_day[today_idx] > 0:

@@ -283,3 +283,17 @@ async def test_unusable_pv_history_keeps_the_default_correction(
     assert state is not None
     assert state.attributes["sources"] == ["clearsky"]
     assert "PV history not used: 3 timestamps but 2 values" in caplog.text
+
+
+async def test_an_unlearnt_site_starts_from_the_months_climate_not_clear_sky(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """5 kWp south in Utrecht on 2 December, nothing measured yet: about 2 kWh (P50), not the
+    6.7 kWh a flat clearness of 0.6 on clear sky gave."""
+    hass.config.latitude, hass.config.longitude = 52.09, 5.12
+    await _at(hass, freezer, "2026-12-02T00:00:00+01:00")
+    await _setup(hass, _entry(**{CONF_PV_KWP: 5.0, CONF_PV_TILT: 35, CONF_PV_AZIMUTH: 180}))
+    state = hass.states.get(PV)
+    assert state is not None and state.attributes["sources"] == ["clearsky"]
+    assert 1.0 < float(state.state) < 4.0, state.state
+    assert any("clearness P50 0.20" in note for note in state.attributes["notes"])

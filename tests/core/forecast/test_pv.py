@@ -17,9 +17,10 @@ from hems_core.forecast.errors import ForecastInputError, InsufficientHistoryErr
 from hems_core.forecast.evaluate import evaluate_pv_fallback
 from hems_core.forecast.history import read_energy_csv
 from hems_core.forecast.pv import (
+    CLIMATE_CLEARNESS,
     ClearSkyPv,
-    PvCorrection,
     PvSource,
+    climate_correction,
     forecast_pv,
     learn_pv_correction,
     parse_forecast_solar,
@@ -386,11 +387,44 @@ def test_correction_learns_a_calibration_factor() -> None:
     assert corr.k10 == pytest.approx(0.2, abs=0.05)
 
 
-def test_correction_with_too_little_data_is_the_default() -> None:
+def test_correction_with_too_little_data_is_the_months_climate() -> None:
     corr = learn_pv_correction(UTRECHT, [], [], now=DAY)
-    assert corr == PvCorrection()
+    assert corr == climate_correction(DAY, UTRECHT.latitude)
+    assert (corr.k10, corr.k50, corr.k90) == CLIMATE_CLEARNESS[6]
     corr2 = learn_pv_correction(UTRECHT, ["2025-06-13T12:00:00Z"], [0.5], now=DAY)
     assert corr2.scale == 1.0
+
+
+def test_december_fallback_starts_overcast_not_clear() -> None:
+    """5 kWp south in Utrecht on 2 December: clear sky would say ~11 kWh and the old flat
+    clearness 0.6 said 6.7 kWh; the month's climate says about 2 (P50), within 1–4 kWh."""
+    site = ClearSkyPv(52.09, 5.12, 35.0, 180.0, 5.0)
+    now = to_epoch_s("2026-12-02T00:00:00Z")
+    corr = learn_pv_correction(site, [], [], now=now)
+    fc = forecast_pv(start=now, steps=96, now=now, clearsky=site, correction=corr)
+    p50 = float(fc.energy_kwh("p50").sum())
+    clear = float(site.step_kw(now, 96).sum()) * 0.25
+    assert clear > 10.0
+    assert 1.0 < p50 < 4.0, p50
+    assert fc.energy_kwh("p90").sum() > p50 > fc.energy_kwh("p10").sum()
+    south = climate_correction(now, -33.9)  # Cape Town: December is summer
+    assert south.k50 == CLIMATE_CLEARNESS[6][1]
+
+
+def test_climate_table_matches_the_measured_may_june_excerpt() -> None:
+    """The six weeks of measurements in tests/core/forecast/data are part of the table's source:
+    their median daily clearness lies between the table's May and June medians (± 0.1)."""
+    h = read_energy_csv(DATA)
+    shift = round(UTRECHT.longitude / 15.0 * 3600)
+    day = (h.epochs + shift) // 86400
+    clear = UTRECHT.step_kw(int(h.epochs[0]), h.epochs.size * 4).reshape(-1, 4).mean(axis=1)
+    ks = [
+        h.energy_kwh[day == d].sum() / clear[day == d].sum()
+        for d in np.unique(day)
+        if (day == d).sum() == 24
+    ]
+    lo, hi = sorted((CLIMATE_CLEARNESS[5][1], CLIMATE_CLEARNESS[6][1]))
+    assert lo - 0.1 <= float(np.median(ks)) <= hi + 0.1
 
 
 def test_todays_clearness_pulls_the_rest_of_today() -> None:
