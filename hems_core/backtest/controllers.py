@@ -333,6 +333,8 @@ class CoreController:
         self.sc = sc
         self.name = name
         self.plan_ms: list[float] = []
+        #: When the new plan's setpoints are read: ramped as the runtime's ticks would (2 kW/s).
+        self.settle_s = min(6.0, step_s / 2.0)
         self.site = build_site(sc, wear=wear, v2h=v2h, capacity=capacity)
         ttl = max(6.0, 2.0 * step_s)
         settings = ControlSettings(
@@ -405,7 +407,13 @@ class CoreController:
                     self.last_plan = plan
                     if quarter and (t_s - self.sc.start_s) % 86400 == 12 * 3600:
                         self.plans.append((t_s, plan))
-                commands.extend(core.observe(now, obs).commands)
+                # The runtime's next fast-loop ticks (1-5 s later, with a fresh meter reading)
+                # ramp to the new plan. Observing again at the same instant would not: the ramp
+                # allows no rise in 0 s and the meter follower holds its last value without a
+                # new reading, so a whole backtest tick kept the old plan's setpoint.
+                later = t_s + self.settle_s
+                obs2 = self._observation(later, home)
+                commands.extend(core.observe(datetime.fromtimestamp(later, UTC), obs2).commands)
         for c in commands:
             exp = c.expires_at.timestamp()
             if c.device == PV:
