@@ -6,6 +6,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hems_core.scenario as one
@@ -69,3 +70,18 @@ def test_outage_events_load(tmp_path: Path) -> None:
     yml.write_text(yml.read_text() + f"events:\n  - {event}\n")
     sc = one.load_scenario(tmp_path / "sc")
     assert sc.outages == (one.Outage(1759860000, 1759865400),) and sc.events == ()
+
+
+HOMES = sorted(
+    p
+    for p in (ROOT / "scenarios").glob("*/*.yaml")
+    if p.parent.name != "devices" and one.read_scenario_yaml(p)[1].get("kind") is None
+)
+
+
+@pytest.mark.parametrize("path", HOMES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_reference_home_loads_with_the_one_loader(path: Path) -> None:
+    sc = one.load_scenario(path)
+    i0 = sc.index(sc.start_s)
+    assert sc.days >= 1 and sc.load_kw.shape[0] >= i0 + sc.days * 96
+    assert np.isfinite(sc.import_eur_kwh[i0 : i0 + sc.days * 96]).all()
