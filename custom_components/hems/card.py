@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import voluptuous as vol
 from homeassistant.components import websocket_api
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.decorators import websocket_command
@@ -25,6 +24,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN
+from .schema import vol
 
 if TYPE_CHECKING:
     from . import HemsConfigEntry
@@ -88,15 +88,13 @@ async def async_setup_card(hass: HomeAssistant) -> None:
 
 
 async def _serve(hass: HomeAssistant) -> None:
-    """Register the static path (``async_register_static_paths`` since 2024.7, the only API
-    in 2026.x; the old synchronous one only as a fallback)."""
-    register = getattr(hass.http, "async_register_static_paths", None)
-    if register is not None:
-        from homeassistant.components.http import StaticPathConfig
+    """Register the static path (``async_register_static_paths``: 2024.7 on, the only API in
+    2026.x; ``StaticPathConfig`` moved to ``http.server`` but is still re-exported)."""
+    from homeassistant.components.http import (  # type: ignore[attr-defined, unused-ignore]
+        StaticPathConfig,
+    )
 
-        await register([StaticPathConfig(CARD_URL, str(CARD_FILE), True)])
-    else:  # pragma: no cover - Home Assistant before 2024.7
-        hass.http.register_static_path(CARD_URL, str(CARD_FILE), True)
+    await hass.http.async_register_static_paths([StaticPathConfig(CARD_URL, str(CARD_FILE), True)])
 
 
 def _entities(hass: HomeAssistant, entry_id: str) -> dict[str, str]:
