@@ -58,6 +58,49 @@ async def test_energy_dashboard_accepts_the_car_as_a_battery(
     await hass.async_block_till_done()
 
 
+async def test_energy_dashboard_takes_the_cars_power_and_soc_where_it_can(
+    recorder_mock: Any, hass: HomeAssistant, sims: tuple[SimRunner, dict[str, Any]]
+) -> None:
+    """2025.12+ (``stat_rate``) and 2026.6+ (``stat_soc``): the battery source with the car's
+    dashboard power and SoC passes Home Assistant's validation; older versions have neither
+    key and no dashboard-power sensor, and the counters alone pass (the test above)."""
+    from homeassistant.components.energy import data as energy_data
+    from homeassistant.components.energy.validate import async_validate
+
+    from custom_components.hems.energy_dashboard import ENERGY_FEATURES
+
+    _, out = sims
+    entry = await _loaded(hass, out)
+    power = "sensor.car_battery_power_energy_dashboard"
+    await _until(lambda: _state(hass, "sensor.car_energy_charged") not in (None, "unknown"), 10)
+    assert (hass.states.get(power) is not None) == ("stat_rate" in ENERGY_FEATURES)
+    if not ENERGY_FEATURES:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        pytest.skip("this Home Assistant's Energy dashboard has no battery power or SoC")
+    source: dict[str, Any] = {
+        "type": "battery",
+        "stat_energy_from": "sensor.car_energy_discharged",
+        "stat_energy_to": "sensor.car_energy_charged",
+    }
+    if "stat_rate" in ENERGY_FEATURES:
+        source["stat_rate"] = power
+        await _until(lambda: _state(hass, power) not in (None, "unknown"), 10)
+    if "stat_soc" in ENERGY_FEATURES:
+        source["stat_soc"] = "sensor.car_state_of_charge"
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update({"energy_sources": [source]})  # type: ignore[typeddict-item]
+    await async_wait_recording_done(hass)
+    now = dt_util.utcnow()
+    do_adhoc_statistics(
+        hass, start=now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    )
+    await async_wait_recording_done(hass)
+    result = (await async_validate(hass)).as_dict()
+    assert result["energy_sources"] == [[]], result
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 async def test_forecast_series_stay_out_of_the_recorder(
     recorder_mock: Any, hass: HomeAssistant, mock_config_entry: Any
 ) -> None:
