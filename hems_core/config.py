@@ -32,6 +32,8 @@ Schema (``docs/configuration.md`` has the full example; defaults in brackets)::
       meter: {type: mqtt, host, port [1883], username, password, format: telegram|dsmr_reader|json
               [telegram], topic [p1/telegram | dsmr/reading/ (a prefix) | p1/json],
               require_crc [true]}
+             | {type: entity (Home Assistant only), power_entity | import_power_entity +
+              export_power_entity, current_l1/l2/l3_entity, power_unit W|kW [W]}
       wallboxes:                           # one per car; name = the car it charges
         - {name, type: quasar|ambicharge|sigenergy_evdc|modbus_map|mqtt|ocpp, host,
            port [502, mqtt 1883], unit_id (map default), connector [1] (ambicharge),
@@ -474,11 +476,12 @@ class SiteConfig:
         *,
         clock: Clock = monotonic_clock,
         wallbox_factories: Mapping[str, WallboxFactory] | None = None,
+        meter_factories: Mapping[str, MeterFactory] | None = None,
     ) -> Drivers:
         """The meter, one driver per car (and the battery) and the PV inverter, not connected.
 
-        ``wallbox_factories`` build the wallbox types that live outside this library (the Home
-        Assistant integration passes one for ``entity``).
+        ``wallbox_factories`` / ``meter_factories`` build the device types that live outside
+        this library (the Home Assistant integration passes them for ``entity``).
         """
         from .devices.modbus_client import ModbusTcpClient
         from .devices.model import WallboxLimits
@@ -493,18 +496,23 @@ class SiteConfig:
         if self.meter is None:
             _fail("devices.meter", "is required to build drivers")
         m = self.meter
-        decoder: Any
-        topic = m.options["topic"]
-        if m.options["format"] == "telegram":
-            decoder = RawTelegramDecoder(topic=topic, require_crc=m.options["require_crc"])
-        elif m.options["format"] == "dsmr_reader":
-            decoder = DsmrReaderDecoder(prefix=topic)
+        meter: Any
+        if m.type in (meter_factories or {}):
+            meter = (meter_factories or {})[m.type](m, clock)
+        elif m.type == "entity":
+            _fail("devices.meter", "type entity runs only inside Home Assistant")
         else:
-            decoder = JsonDecoder(topic=topic)
-        mqtt = MqttClient(
-            m.host, m.port, username=m.options.get("username"), password=m.options.get("password")
-        )
-        meter = MqttMeter(mqtt, decoder, clock=clock)
+            decoder: Any
+            topic = m.options["topic"]
+            if m.options["format"] == "telegram":
+                decoder = RawTelegramDecoder(topic=topic, require_crc=m.options["require_crc"])
+            elif m.options["format"] == "dsmr_reader":
+                decoder = DsmrReaderDecoder(prefix=topic)
+            else:
+                decoder = JsonDecoder(topic=topic)
+            user, password = m.options.get("username"), m.options.get("password")
+            mqtt = MqttClient(m.host, m.port, username=user, password=password)
+            meter = MqttMeter(mqtt, decoder, clock=clock)
 
         storage: dict[str, Any] = {}
         cars = {c.name: c for c in self.cars}
@@ -578,6 +586,7 @@ class SiteConfig:
         clock: Clock | None = None,
         restore: Mapping[str, Any] | None = None,
         wallbox_factories: Mapping[str, WallboxFactory] | None = None,
+        meter_factories: Mapping[str, MeterFactory] | None = None,
         **kwargs: Any,
     ) -> Runtime:
         """Core, drivers and a HiGHS planner wired into a Runtime (``kwargs`` go to Runtime)."""
@@ -587,7 +596,9 @@ class SiteConfig:
 
         core = self.core(restore)
         drivers = self.build_drivers(
-            clock=clock or monotonic_clock, wallbox_factories=wallbox_factories
+            clock=clock or monotonic_clock,
+            wallbox_factories=wallbox_factories,
+            meter_factories=meter_factories,
         )
         return Runtime(
             core,
@@ -828,11 +839,19 @@ def _battery(raw: Any, grid: GridConfig) -> BatteryConfig:
     )
 
 
+#: A P1 meter read from Home Assistant sensors (docs/configuration.md "Entity-backed devices").
+_METER_ENTITY_KEYS: Final = ("type", "power_entity", "import_power_entity", "export_power_entity",
+                             "current_l1_entity", "current_l2_entity", "current_l3_entity",
+                             "power_unit")  # fmt: skip
+
+
 def _meter(raw: Any) -> EndpointConfig:
     p = "devices.meter"
     keys = ("type", "host", "port", "topic", "format", "username", "password", "require_crc")
-    d = _mapping(raw, p, keys)
-    _choice(d, "type", p, ("mqtt",), _REQUIRED)
+    d = _mapping(raw, p, (*keys, *_METER_ENTITY_KEYS[1:]))
+    if _choice(d, "type", p, ("mqtt", "entity"), _REQUIRED) == "entity":
+        return _entity_meter(d, p)
+    _mapping(d, p, keys)  # keys of the entity meter are typos here
     fmt = _choice(d, "format", p, METER_FORMATS, "telegram")
     return EndpointConfig(
         type="mqtt",
@@ -846,6 +865,32 @@ def _meter(raw: Any) -> EndpointConfig:
             "require_crc": _bool(d, "require_crc", p, True),
         },
     )
+
+
+def _entity_meter(d: Mapping[str, Any], p: str) -> EndpointConfig:
+    """Net grid power from one sensor, or import and export from two; phase currents optional."""
+    _mapping(d, p, _METER_ENTITY_KEYS)
+    net = _entity_id(d, "power_entity", p, None)
+    imp = _entity_id(d, "import_power_entity", p, None)
+    exp = _entity_id(d, "export_power_entity", p, None)
+    if net is not None and (imp is not None or exp is not None):
+        _fail(f"{p}.power_entity", "give power_entity or import/export_power_entity, not both")
+    if net is None and (imp is None or exp is None):
+        missing = "import_power_entity" if imp is None else "export_power_entity"
+        _fail(f"{p}.{missing if imp or exp else 'power_entity'}", "is required")
+    options: dict[str, Any] = {
+        "power_entity": net,
+        "import_power_entity": imp,
+        "export_power_entity": exp,
+        "power_unit": _choice(d, "power_unit", p, ("W", "kW"), "W"),
+    }
+    for key in ("current_l1_entity", "current_l2_entity", "current_l3_entity"):
+        options[key] = _entity_id(d, key, p, None)
+    return EndpointConfig(type="entity", host="", port=0, options=options)
+
+
+#: ``(endpoint, clock) -> meter`` for meter types this library cannot build itself.
+MeterFactory = Callable[[EndpointConfig, Clock], Any]
 
 
 #: write_mode → the keys only that mode takes (docs/configuration.md "Entity-backed devices").

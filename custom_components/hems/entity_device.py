@@ -19,6 +19,9 @@ Safety, because these devices have no watchdog we can program:
   towards 0; a setting that cannot express a value at or below what was asked (a select without
   a 0 option, a number whose range excludes 0) refuses the write instead of asking for more.
 
+:class:`EntityMeter` does the same for the grid meter (a P1 source already in Home Assistant,
+such as HomeWizard's or DSMR's sensors).
+
 The site document's fields (``type: entity``) are validated by ``hems_core.config``; the
 meaning of each is in ``docs/configuration.md`` ("Entity-backed devices").
 """
@@ -39,7 +42,7 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from hems_core.config import CarConfig, EndpointConfig, WallboxFactory
+from hems_core.config import CarConfig, EndpointConfig, MeterFactory, WallboxFactory
 from hems_core.devices.clock import Clock, monotonic_clock
 from hems_core.devices.errors import (
     DeviceConnectionError,
@@ -49,7 +52,7 @@ from hems_core.devices.errors import (
     ValueOutOfRangeError,
     WriteRefusedError,
 )
-from hems_core.devices.model import WallboxLimits, WallboxState, WallboxStatus
+from hems_core.devices.model import MeterReading, WallboxLimits, WallboxState, WallboxStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,6 +136,31 @@ def wallbox_factories(hass: HomeAssistant) -> dict[str, WallboxFactory]:
     return {"entity": build}
 
 
+def meter_factories(hass: HomeAssistant) -> dict[str, MeterFactory]:
+    """What ``SiteConfig.runtime(meter_factories=...)`` needs to build an ``entity`` P1 meter."""
+
+    def build(endpoint: EndpointConfig, clock: Clock) -> EntityMeter:
+        return EntityMeter(hass, endpoint.options)
+
+    return {"entity": build}
+
+
+def _usable(hass: HomeAssistant, owner: str, entity_id: str) -> State:
+    """A state that carries a value, else the DeviceError that makes the device silent."""
+    st = hass.states.get(entity_id)
+    if st is None:
+        raise DeviceConnectionError(f"{owner}: {entity_id} does not exist")
+    if st.state in (STATE_UNAVAILABLE, STATE_UNKNOWN, ""):
+        raise DeviceConnectionError(f"{owner}: {entity_id} is {st.state or 'empty'}")
+    return st
+
+
+def _seen(st: State) -> datetime:
+    """When the source last wrote this state (also when the value did not change)."""
+    seen: datetime = getattr(st, "last_reported", st.last_updated)
+    return seen
+
+
 def _number(state: State, what: str) -> float:
     try:
         value = float(state.state)
@@ -191,15 +219,10 @@ class EntityWallbox:
 
     def _state(self, entity_id: str) -> State:
         """A usable state, or the DeviceError that makes the Runtime count the device silent."""
-        st = self.hass.states.get(entity_id)
-        if st is None:
-            raise DeviceConnectionError(f"{self.spec.name}: {entity_id} does not exist")
-        if st.state in (STATE_UNAVAILABLE, STATE_UNKNOWN, ""):
-            raise DeviceConnectionError(f"{self.spec.name}: {entity_id} is {st.state or 'empty'}")
+        st = _usable(self.hass, self.spec.name, entity_id)
         limit = self.spec.stale_after_s
         if limit is not None:
-            seen = getattr(st, "last_reported", st.last_updated)
-            age = (self._utcnow() - seen).total_seconds()
+            age = (self._utcnow() - _seen(st)).total_seconds()
             if age > limit:
                 raise StaleDataError(f"{self.spec.name}: {entity_id} not reported for {age:.0f} s")
         return st
@@ -418,6 +441,75 @@ class EntityWallbox:
     async def release(self) -> None:
         """Power 0; the device's own app or integration is in charge again."""
         await self.set_power(0.0)
+
+    async def close(self) -> None:
+        """No connection of our own to close."""
+
+
+class EntityMeter:
+    """The grid meter read from Home Assistant sensors (HomeWizard's, DSMR's, a P1 integration's).
+
+    Net power from one sensor (+ import), or import and export from two; optional phase
+    currents (magnitudes, as P1 meters report them) for the per-phase fuse guard. A reading is
+    new only when one of its sensors was written again (``last_reported``): the same states give
+    the same :class:`MeterReading` object, so the Runtime sees nothing new and the core's
+    freshness rules (``meter_timeout_s``, ``frozen_meter_s``) decide when the meter is silent.
+    A missing, unavailable or non-numeric power sensor raises a DeviceError: no reading.
+    """
+
+    def __init__(self, hass: HomeAssistant, options: Mapping[str, Any]) -> None:
+        """Keep the entity ids; nothing is read until the Runtime asks."""
+        self.hass = hass
+        self.power_entity: str | None = options.get("power_entity")
+        self.import_entity: str | None = options.get("import_power_entity")
+        self.export_entity: str | None = options.get("export_power_entity")
+        self.current_entities: tuple[str | None, str | None, str | None] = (
+            options.get("current_l1_entity"),
+            options.get("current_l2_entity"),
+            options.get("current_l3_entity"),
+        )
+        self.power_unit: str = options.get("power_unit") or "W"
+        self._key: tuple[Any, ...] | None = None
+        self._last: MeterReading | None = None
+
+    async def connect(self) -> None:
+        """Nothing to connect: the sensors may come up after us (until then: no reading)."""
+
+    def _watts(self, st: State) -> float:
+        unit = st.attributes.get("unit_of_measurement")
+        return _number(st, "power") * _unit_factor(unit, self.power_unit, st.entity_id)
+
+    async def read(self) -> MeterReading:
+        """The newest reading; the previous object while no sensor was written again."""
+        ids = [e for e in (self.power_entity, self.import_entity, self.export_entity) if e]
+        states = [_usable(self.hass, "meter", e) for e in ids]
+        currents = [None if e is None else self.hass.states.get(e) for e in self.current_entities]
+        key = tuple((st.entity_id, _seen(st), st.state) for st in states) + tuple(
+            None if c is None else (c.state, _seen(c)) for c in currents
+        )
+        if key == self._key and self._last is not None:
+            return self._last
+        imp_w = exp_w = None
+        if self.power_entity is not None:
+            power = self._watts(states[0])
+        else:
+            imp_w, exp_w = abs(self._watts(states[0])), abs(self._watts(states[1]))
+            power = imp_w - exp_w
+        amps: list[float | None] = []
+        for c in currents:
+            try:
+                amps.append(None if c is None else abs(_number(c, "current")))
+            except PayloadError:
+                amps.append(None)  # unavailable phase current: the guard uses the total
+        reading = MeterReading(
+            timestamp=max(_seen(st) for st in states),
+            power_w=power,
+            power_import_w=imp_w,
+            power_export_w=exp_w,
+            current_a=(amps[0], amps[1], amps[2]),
+        )
+        self._key, self._last = key, reading
+        return reading
 
     async def close(self) -> None:
         """No connection of our own to close."""

@@ -28,7 +28,12 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.hems.const import CONF_FAST_LOOP_S, CONF_SITE_CONFIG, CONF_SITE_NAME, DOMAIN
-from custom_components.hems.entity_device import EntityWallbox, wallbox_factories
+from custom_components.hems.entity_device import (
+    EntityMeter,
+    EntityWallbox,
+    meter_factories,
+    wallbox_factories,
+)
 from hems_core.config import SiteConfigError, parse_config
 from hems_core.control.planning import Forecast
 from hems_core.devices import (
@@ -65,6 +70,15 @@ async def device(hass: HomeAssistant) -> None:
         "current": {"min": -32, "max": 32, "step": 1, "initial": 0, "mode": "box",
                     "unit_of_measurement": "A"},
         "kw_store": {"min": -20, "max": 20, "step": 0.1, "initial": 0, "mode": "box"},
+        # a P1 meter's sensors as HomeWizard (net W) or DSMR (import/export kW, currents) show them
+        "grid": {"min": -20000, "max": 20000, "step": 1, "initial": 0, "mode": "box",
+                 "unit_of_measurement": "W"},
+        "grid_import": {"min": 0, "max": 20, "step": 0.001, "initial": 0, "mode": "box",
+                        "unit_of_measurement": "kW"},
+        "grid_export": {"min": 0, "max": 20, "step": 0.001, "initial": 0, "mode": "box",
+                        "unit_of_measurement": "kW"},
+        "current_l1": {"min": -80, "max": 80, "step": 0.1, "initial": 0, "mode": "box",
+                       "unit_of_measurement": "A"},
     }})  # fmt: skip
     assert await async_setup_component(hass, "input_select", {"input_select": {
         "level": {"options": ["0", "1400 W", "3.7 kW", "7400", "-3700", "Boost"],
@@ -601,3 +615,138 @@ async def test_the_runtime_follows_a_house_load_step_through_an_entity_backed_ca
     await hass.async_block_till_done()
     assert float(_value(hass, "input_number.setpoint")) == 0
     box.cancel()
+
+
+# -- the grid meter from entities ---------------------------------------------------------------
+
+
+def _meter(hass: HomeAssistant, **fields: Any) -> EntityMeter:
+    cfg = parse_config(
+        {
+            "cars": [{"name": "car", "capacity_kwh": 40, "max_charge_kw": 7.4}],
+            "devices": {"meter": {"type": "entity", **fields}},
+        }
+    )
+    assert cfg.meter is not None
+    meter = meter_factories(hass)["entity"](cfg.meter, time.monotonic)
+    assert isinstance(meter, EntityMeter)
+    return meter
+
+
+async def test_the_meter_from_entities(hass: HomeAssistant, device: None) -> None:
+    net = _meter(hass, power_entity="input_number.grid")
+    await net.connect()
+    await _set(hass, "input_number.grid", 1500)
+    first = await net.read()
+    assert first.power_w == 1500.0 and first.timestamp is not None
+    # Nothing written again: the same reading (the Runtime sees no new one) ...
+    assert await net.read() is first
+    # ... the same value written again by its integration is a new one (last_reported moves).
+    await _set(hass, "input_number.grid", 1500)
+    again = await net.read()
+    assert again is not first and again.power_w == 1500.0
+    assert again.timestamp is not None and again.timestamp > first.timestamp
+
+    # DSMR-style: import and export in kW, a phase current (a magnitude, as P1 reports it).
+    pair = _meter(hass, import_power_entity="input_number.grid_import",
+                  export_power_entity="input_number.grid_export",
+                  current_l1_entity="input_number.current_l1")  # fmt: skip
+    await _set(hass, "input_number.grid_import", 0)
+    await _set(hass, "input_number.grid_export", 2.5)
+    await _set(hass, "input_number.current_l1", -10.9)
+    r = await pair.read()
+    assert r.power_w == pytest.approx(-2500.0) and r.power_export_w == pytest.approx(2500.0)
+    assert r.current_a[0] == pytest.approx(10.9) and r.current_a[1:] == (None, None)
+
+    # A power sensor that is unavailable or gone is no reading.
+    with pytest.raises(DeviceConnectionError):
+        await _meter(hass, power_entity="sensor.gone").read()
+    await _set(hass, "input_boolean.online", False)
+    with pytest.raises(DeviceConnectionError):
+        await _meter(hass, power_entity="sensor.box_power").read()
+    await net.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "power_entity: is required"),
+        ({"import_power_entity": "sensor.i"}, "export_power_entity: is required"),
+        ({"power_entity": "sensor.p", "export_power_entity": "sensor.e"}, "not both"),
+        ({"power_entity": "sensor.p", "topic": "p1"}, "unknown key"),
+        ({"power_entity": "sensor.p", "power_unit": "A"}, "must be one of W, kW"),
+    ],
+)
+def test_a_bad_entity_meter_names_the_field(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(SiteConfigError, match=message):
+        parse_config({"devices": {"meter": {"type": "entity", **fields}}})
+
+
+def test_outside_home_assistant_an_entity_meter_is_a_clear_error() -> None:
+    cfg = parse_config({"devices": {"meter": {"type": "entity", "power_entity": "sensor.p"}}})
+    with pytest.raises(SiteConfigError, match="devices.meter: type entity runs only inside"):
+        cfg.build_drivers()
+
+
+async def test_a_site_made_only_of_entities_carries_the_house(
+    hass: HomeAssistant, device: None
+) -> None:
+    """Meter and car both from entities, the Runtime ticked on its own clock (1 s per tick)."""
+    cfg = parse_config(
+        {
+            "site": {"timezone": "Europe/Brussels", "grid": {"fuse_a": 25, "phases": 1}},
+            "cars": [{"name": "car", "capacity_kwh": 40, "max_charge_kw": 7.4,
+                      "max_discharge_kw": 7.4, "min_soc": 0.2}],
+            "devices": {
+                "meter": {"type": "entity", "power_entity": "input_number.grid"},
+                "wallboxes": [{"name": "car", "type": "entity", **NUMBER,
+                               "soc_entity": "sensor.box_soc"}],
+            },
+            "control": {"deadband_w": 50},
+        }
+    )  # fmt: skip
+    clock = FakeClock()
+    clock.t = float(int(time.time()) // 900 * 900 + 60)
+    runtime = cfg.runtime(
+        clock=clock, wallbox_factories=wallbox_factories(hass),
+        meter_factories=meter_factories(hass),
+    )  # fmt: skip
+    house = [500.0]
+
+    async def tick() -> None:
+        # the box does what it was told; the meter sees the house plus the box
+        setpoint = float(_value(hass, "input_number.setpoint"))
+        await _set(hass, "input_number.measured", setpoint / 1000)
+        await _set(hass, "input_number.grid", round(house[0] + setpoint))
+        clock.t += 1.0
+        await runtime.tick()
+        await runtime.wait_planning()
+
+    try:
+        await runtime.start()
+        n = 96
+        start = datetime.fromtimestamp(clock.t // 900 * 900, UTC)
+        runtime.core.set_forecast(
+            runtime.now(),
+            Forecast(start, np.r_[np.full(8, 0.60), np.full(n - 8, 0.10)], np.full(n, 0.02),
+                     np.full(n, 2.0), np.zeros(n)),
+        )  # fmt: skip
+        house[0] = 2000.0
+        for _ in range(20):
+            await tick()
+        assert runtime.core.status(runtime.now()).plan_source == "optimiser"
+        assert 1700 < -float(_value(hass, "input_number.setpoint")) < 2300
+        house[0] = 3500.0
+        ticks = 0
+        while not 3200 < -float(_value(hass, "input_number.setpoint")) < 3800:
+            ticks += 1
+            assert ticks <= 15, "discharge did not follow the house"
+            await tick()
+        await tick()
+        grid = float(_value(hass, "input_number.grid"))
+        print(f"entity meter + entity car: followed the step in {ticks} ticks; grid {grid:.0f} W")
+        assert abs(grid) < 300
+        assert runtime.stats.read_errors == 0
+    finally:
+        await runtime.close()
+    assert float(_value(hass, "input_number.setpoint")) == 0
