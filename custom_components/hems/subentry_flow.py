@@ -162,8 +162,11 @@ class _DeviceFlow(ConfigSubentryFlow):
     def _exists(self) -> bool:
         return any(kind == self.subentry_type for kind, _ in self._others())
 
-    def _check_document(self, data: Mapping[str, Any]) -> str | None:
-        """The site document with this device added must parse (names, phases, limits)."""
+    async def _check_document(self, data: Mapping[str, Any]) -> str | None:
+        """The site document with this device added must parse (names, phases, limits).
+
+        In the executor: a hand-written base document may name files (maps, certificates).
+        """
         entry: ConfigEntry = self._get_entry()
         site = assemble(
             entry.data,
@@ -172,7 +175,7 @@ class _DeviceFlow(ConfigSubentryFlow):
             str(self.hass.config.time_zone),
         )
         try:
-            parse_config(site.document)
+            await self.hass.async_add_executor_job(parse_config, site.document)
         except SiteConfigError as err:
             return str(err)
         return None
@@ -231,7 +234,7 @@ class _CarFlow(_DeviceFlow):
         if user_input is not None:
             car = self._car(user_input)
             data = {**self._device_data(), KEY_CAR: car}
-            if (reason := self._check_document(data)) is not None:
+            if (reason := await self._check_document(data)) is not None:
                 errors["base"] = "invalid_config"
                 placeholders["reason"] = reason
             else:
@@ -653,7 +656,7 @@ class PvSubentryFlow(_DeviceFlow):
                 pv["rated_w"] = float(a["rated_kw"]) * 1000
             reason = await checks.sunspec(pv)
             if reason is None:
-                reason = self._check_document({KEY_PV: pv})
+                reason = await self._check_document({KEY_PV: pv})
                 code = "invalid_config"
             else:
                 code = "cannot_connect"
@@ -711,7 +714,7 @@ class BatterySubentryFlow(_DeviceFlow):
                 }
                 reason = await checks.sunspec(battery["driver"], battery=True)
             if reason is None:
-                reason = self._check_document({KEY_BATTERY: battery})
+                reason = await self._check_document({KEY_BATTERY: battery})
                 code = "invalid_config"
             if reason is None:
                 return self._save(battery["name"], {KEY_BATTERY: battery}, SUBENTRY_BATTERY)
@@ -807,7 +810,7 @@ class P1SubentryFlow(_DeviceFlow):
             code = "cannot_connect"
             data = {KEY_SOURCE: P1_MQTT, KEY_METER: meter}
             if reason is None:
-                reason = self._check_document(data)
+                reason = await self._check_document(data)
                 code = "invalid_config"
             if reason is None:
                 return self._save("P1 meter", data, SUBENTRY_P1)
