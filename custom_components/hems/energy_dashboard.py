@@ -2,13 +2,15 @@
 
 The dashboard's battery source took energy in/out counters only up to 2025.11; 2025.12 added
 its power (``stat_rate``: positive discharges) and 2026.6 the battery's state of charge
-(``stat_soc``). We look at the keys the installed ``energy`` component declares for a battery
-source, so one code base runs on 2025.4 (neither) and 2026.10 (both): the car's
-dashboard-power sensor exists only where the dashboard can use it.
+(``stat_soc``; both verified in 2026.10.4's ``energy/data.py``). We look at the keys the
+installed ``energy`` component declares for a battery source, so one code base runs on 2025.4
+(neither) and 2026.10 (both): the car's dashboard-power sensor exists only where the dashboard
+can use it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -21,7 +23,11 @@ def battery_source_keys(source_type: Any = None, schema: Any = None) -> frozense
             return frozenset()
         source_type = getattr(data, "BatterySourceType", None)
         schema = getattr(data, "BATTERY_SOURCE_SCHEMA", None)
-    keys: set[str] = {str(k) for k in getattr(schema, "schema", {}) or {}}
+    keys: set[str] = set()
+    # voluptuous (2025.4) and probatio (2026.10) both keep the mapping in ``.schema``; a
+    # schema that is no mapping leaves the TypedDict to tell.
+    with contextlib.suppress(TypeError):
+        keys |= {str(k) for k in getattr(schema, "schema", None) or {}}
     for attr in ("__required_keys__", "__optional_keys__"):
         keys |= set(getattr(source_type, attr, ()))
     annotations = getattr(source_type, "__annotations__", {})

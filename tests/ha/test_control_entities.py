@@ -362,3 +362,10 @@ def test_diagnostics_scrub_addresses_from_event_messages() -> None:
     assert hosts == {"p1.local", "10.0.0.9"}
     text = _scrub("car: connect to 192.168.1.20:502 failed; meter p1.local silent", hosts)
     assert "192.168" not in text and "p1.local" not in text and "**REDACTED**:502" in text
+
+
+def test_energy_dashboard_detection_survives_an_odd_schema() -> None:
+    class Odd:
+        schema = 42  # not a mapping
+
+    assert energy_features(None, Odd()) == frozenset()
