@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..scenario import ScenarioError, read_scenario_yaml
+from ..scenario import ScenarioError, _stamp, read_scenario_yaml
 
 
 def _num(raw: dict[str, Any], key: str, where: str, default: float, lo: float, hi: float) -> float:
@@ -34,14 +34,8 @@ def _num(raw: dict[str, Any], key: str, where: str, default: float, lo: float, h
     return out
 
 
-def _when(value: Any, where: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as err:
-        raise ScenarioError(f"{where}: not an ISO timestamp: {value!r}") from err
-    if dt.tzinfo is None:
-        raise ScenarioError(f"{where}: timestamp needs a UTC offset: {value!r}")
-    return dt
+def _when(value: Any, where: str, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(_stamp(value, where), zone)
 
 
 def outage_settings(path: str | Path) -> dict[str, Any]:
@@ -55,15 +49,15 @@ def outage_settings(path: str | Path) -> dict[str, Any]:
     if data.get("timezone") != TZ:
         raise ScenarioError(f"{where}.timezone: the outage home is modelled in {TZ}")
     zone = ZoneInfo(TZ)
-    start = _when(data.get("start"), f"{where}.start").astimezone(zone)
+    start = _when(data.get("start"), f"{where}.start", zone)
     hours = _num(data, "hours", where, 10.0, 1.0, 48.0)
     outages = [e for e in data.get("events") or [] if isinstance(e, dict)]
     outages = [e for e in outages if e.get("kind") == "outage"]
     if len(outages) != 1:
         raise ScenarioError(f"{where}.events: expected exactly one {{kind: outage}} event")
     w = f"{where}.events[0]"
-    a = _when(outages[0].get("start"), f"{w}.start").astimezone(zone)
-    b = _when(outages[0].get("end"), f"{w}.end").astimezone(zone)
+    a = _when(outages[0].get("start"), f"{w}.start", zone)
+    b = _when(outages[0].get("end"), f"{w}.end", zone)
     end = start.timestamp() + hours * 3600
     if not start.timestamp() <= a.timestamp() < b.timestamp() <= end:
         raise ScenarioError(f"{w}: the outage must lie within start .. start + hours")

@@ -24,6 +24,17 @@ def _backtest(path: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of outage-day with one edit in its scenario.yaml."""
+    folder = tmp_path / "edited"
+    shutil.copytree(OUTAGE, folder)
+    yml = folder / "scenario.yaml"
+    text = yml.read_text()
+    assert old in text
+    yml.write_text(text.replace(old, new))
+    return folder
+
+
 def test_backup_carries_the_four_hour_outage() -> None:
     proc = _backtest(OUTAGE)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -44,11 +55,7 @@ def test_backup_carries_the_four_hour_outage() -> None:
 
 
 def test_a_backup_too_small_is_reported_as_blackout(tmp_path: Path) -> None:
-    folder = tmp_path / "small"
-    shutil.copytree(OUTAGE, folder)
-    yml = folder / "scenario.yaml"
-    yml.write_text(yml.read_text().replace("island_limit_kw: 5.0", "island_limit_kw: 1.5"))
-    res = run_outage_day(folder)
+    res = run_outage_day(_edited(tmp_path, "island_limit_kw: 5.0", "island_limit_kw: 1.5"))
     assert res["controllers"]["mpc"]["blackout_s"] > 0
     assert res["controllers"]["mpc"]["unserved_kwh"] > 0
 
@@ -66,21 +73,11 @@ def test_a_backup_too_small_is_reported_as_blackout(tmp_path: Path) -> None:
 def test_bad_outage_scenario_names_the_field(
     tmp_path: Path, edit: tuple[str, str], message: str
 ) -> None:
-    folder = tmp_path / "bad"
-    shutil.copytree(OUTAGE, folder)
-    yml = folder / "scenario.yaml"
-    text = yml.read_text()
-    assert edit[0] in text
-    yml.write_text(text.replace(edit[0], edit[1]))
     with pytest.raises(ScenarioError, match=message):
-        outage_settings(folder)
+        outage_settings(_edited(tmp_path, *edit))
 
 
 def test_cli_reports_a_bad_outage_scenario_in_one_line(tmp_path: Path) -> None:
-    folder = tmp_path / "bad"
-    shutil.copytree(OUTAGE, folder)
-    yml = folder / "scenario.yaml"
-    yml.write_text(yml.read_text().replace("battery_soc: 0.6", "battery_soc: 1.6"))
-    proc = _backtest(folder)
+    proc = _backtest(_edited(tmp_path, "battery_soc: 0.6", "battery_soc: 1.6"))
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and "battery_soc" in proc.stderr
