@@ -64,6 +64,19 @@ def run_one(
     return home, time.perf_counter() - t0
 
 
+def _planner_counts(planner: Any) -> dict[str, int]:
+    """How the MPC's plans were made: real solves, plans that took the last solve's tail
+    (``shifted``, see ``ReuseThreshold``) and structures assembled (each a new HiGHS model
+    and a cold start; 1-2 per run while the fixed horizon holds)."""
+    if planner is None or not hasattr(planner, "builds"):
+        return {}
+    return {
+        "solves": int(planner.solves),
+        "shifted": int(planner.shifted),
+        "builds": int(planner.builds),
+    }
+
+
 def run_backtest(
     sc: Scenario,
     controllers: Sequence[str] | None = None,
@@ -79,17 +92,23 @@ def run_backtest(
     out: dict[str, Any] = {}
     wall = 0.0
     timing: dict[str, Any] = {}
+    cpu = 0.0
     for name in names:
         ctl = make_controller(sc, name, step_s)
+        c0 = time.process_time()
         home, secs = run_one(sc, ctl, step_s, progress)
+        cpu_s = time.process_time() - c0
         out[name] = kpis(sc, home, ctl.plan_ms)
         wall += secs
+        cpu += cpu_s
         if hasattr(ctl, "forecast_ms"):
             timing[name] = {
                 "wall_s": round(secs, 2),
+                "cpu_s": round(cpu_s, 2),
                 "plan_s": round(sum(ctl.plan_ms) / 1000.0, 2),
                 "forecast_s": round(sum(ctl.forecast_ms) / 1000.0, 2),
                 "plans": len(ctl.plan_ms),
+                **_planner_counts(getattr(ctl, "planner", None)),
             }
         if keep is not None:
             keep[name] = (home, ctl)
@@ -104,5 +123,7 @@ def run_backtest(
         if keep is not None:
             keep["oracle"] = (home, ctl)
     result["home_days_per_s"] = round(sc.days * len(names) / wall, 3) if wall else None
+    # Per second of this process's CPU: what one core does, whatever else the machine runs.
+    result["home_days_per_cpu_s"] = round(sc.days * len(names) / cpu, 3) if cpu else None
     result["timing"] = timing
     return result

@@ -139,6 +139,8 @@ class Planner:
         self.reused = False
         #: Structures assembled so far (each means a new solver model and a cold start).
         self.builds = 0
+        #: Optimisations run (plans not answered by a reuse).
+        self.solves = 0
         self._structure: Structure | None = None
         self._backend: Backend | None = None
         self._fallback: Backend | None = None
@@ -212,6 +214,7 @@ class Planner:
             self.shifted += 1
             return shifted
         self.reused = False
+        self.solves += 1
         full_inputs = inputs
         inputs, quarters = self._grid(self.site, inputs)
         agg_s = time.perf_counter() - t0
