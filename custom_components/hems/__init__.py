@@ -101,6 +101,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: HemsConfigEntry) -> bool
         control = HemsControl(hass, entry.entry_id, cfg, interval, entry.title)
         try:
             await control.async_start()
+        except SiteConfigError as err:  # a device type this runtime cannot build
+            await control.async_stop()
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="bad_site_config",
+                translation_placeholders={"error": str(err)},
+            ) from err
         except (DeviceError, OSError) as err:
             await control.async_stop()
             raise ConfigEntryNotReady(

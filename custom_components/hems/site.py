@@ -65,7 +65,8 @@ class SiteDocument:
     """What one entry describes: the core's document and the devices read through HA."""
 
     document: dict[str, Any]
-    #: The P1 meter read from HA sensors (``power_entity``, ...), when that is the source.
+    #: The P1 meter read from HA sensors (``power_entity``, ...), when that is the source; also
+    #: in the document as ``devices.meter`` of type ``entity``.
     entity_meter: dict[str, Any] | None = None
     #: The backup gateway's MQTT status topic (``host``, ``port``, ``topic``), if any.
     gateway: dict[str, Any] | None = None
@@ -79,17 +80,12 @@ class SiteDocument:
     @property
     def has_meter(self) -> bool:
         """A P1 source exists (the runtime cannot run without one)."""
-        return (self.document.get("devices") or {}).get("meter") is not None or (
-            self.entity_meter is not None
-        )
+        return (self.document.get("devices") or {}).get("meter") is not None
 
     @property
     def runnable(self) -> bool:
-        """Devices and a meter the core reaches itself: the runtime can start.
-
-        An entity-backed P1 meter needs the entity driver in the runtime (entity_device.py).
-        """
-        return self.has_devices and (self.document.get("devices") or {}).get("meter") is not None
+        """Something to control and a P1 meter: the runtime can start."""
+        return self.has_devices and self.has_meter
 
 
 def build(entry: ConfigEntry, timezone: str) -> SiteDocument:
@@ -151,8 +147,9 @@ def assemble(
         elif kind == SUBENTRY_P1:
             if sub[KEY_SOURCE] == P1_MQTT:
                 devices["meter"] = dict(sub[KEY_METER])
-            else:
+            else:  # Home Assistant sensors: the integration builds it (entity_device.py)
                 out.entity_meter = dict(sub[KEY_ENTITIES])
+                devices["meter"] = {"type": "entity", **sub[KEY_ENTITIES]}
         elif kind == SUBENTRY_GATEWAY:
             out.gateway = dict(sub[KEY_GATEWAY])
     if not cars:

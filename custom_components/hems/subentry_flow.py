@@ -842,15 +842,22 @@ class P1SubentryFlow(_DeviceFlow):
     ) -> SubentryFlowResult:
         """Net grid power (or import and export) and, for the fuse guard, the phase currents."""
         errors: dict[str, str] = {}
+        placeholders = {"reason": ""}
         if user_input is not None:
             a = _clean(user_input)
             errors = _missing(self, a, self.ENTITIES)
             if "power_entity" not in a and "import_power_entity" not in a:
                 errors["base"] = "power_required"
             if not errors:
-                return self._save(
-                    "P1 meter", {KEY_SOURCE: P1_ENTITIES, KEY_ENTITIES: a}, SUBENTRY_P1
-                )
+                power = a.get("power_entity", a.get("import_power_entity"))
+                if (unit := _unit(self, str(power), ("W", "kW"))) is not None:
+                    a["power_unit"] = unit
+                data = {KEY_SOURCE: P1_ENTITIES, KEY_ENTITIES: a}
+                if (reason := await self._check_document(data)) is not None:
+                    errors["base"] = "invalid_config"
+                    placeholders["reason"] = reason
+                else:
+                    return self._save("P1 meter", data, SUBENTRY_P1)
         if user_input is not None:
             current = dict(user_input)
         else:
@@ -867,7 +874,10 @@ class P1SubentryFlow(_DeviceFlow):
                 )
             )
         return self.async_show_form(
-            step_id="entities", data_schema=vol.Schema(fields), errors=errors
+            step_id="entities",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
 

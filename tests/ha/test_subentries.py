@@ -525,17 +525,24 @@ async def test_p1_on_mqtt_needs_a_telegram(
 
 
 async def test_p1_from_home_assistant_sensors(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    hass.states.async_set("sensor.p1_power", "350", {"unit_of_measurement": "W"})
+    hass.states.async_set("sensor.p1_power", "0.35", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.p1_import", "350", {"unit_of_measurement": "W"})
     result = await _start(hass, entry, "p1")
     result = await _next(hass, result, {"source": "entities"})
     assert result["step_id"] == "entities"
     result = await _next(hass, result, {"current_l1_entity": "sensor.l1"})
     assert result["errors"] == {"current_l1_entity": "entity_not_found", "base": "power_required"}
+    # Import without export: the document says what is missing.
+    result = await _next(hass, result, {"import_power_entity": "sensor.p1_import"})
+    assert result["errors"] == {"base": "invalid_config"}
+    assert "export_power_entity" in result["description_placeholders"]["reason"]
     result = await _next(hass, result, {"power_entity": "sensor.p1_power"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     site = build(entry, "UTC")
-    assert site.entity_meter == {"power_entity": "sensor.p1_power"}
-    assert site.has_meter and not site.runnable  # the core cannot read HA sensors itself
+    entities = {"power_entity": "sensor.p1_power", "power_unit": "kW"}
+    assert site.entity_meter == entities
+    assert site.document["devices"]["meter"] == {"type": "entity", **entities}
+    assert site.has_meter and not site.runnable  # nothing to control yet
     result = await _reconfigure(hass, entry, "p1")
     assert _default(result, "source") == "entities"
     result = await _next(hass, result, {"source": "entities"})
