@@ -664,6 +664,10 @@ async def test_the_meter_from_entities(hass: HomeAssistant, device: None) -> Non
     await _set(hass, "input_boolean.online", False)
     with pytest.raises(DeviceConnectionError):
         await _meter(hass, power_entity="sensor.box_power").read()
+    # An unavailable phase current is left out; the reading stands on the total.
+    partial = _meter(hass, power_entity="input_number.grid", current_l2_entity="sensor.box_power")
+    r = await partial.read()
+    assert r.power_w == 1500.0 and r.current_a == (None, None, None)
     await net.close()
 
 
