@@ -683,10 +683,7 @@ class ControlCore:
             boost_rules(tick, prop, self.storages, set(self.boosts))
             self._signal_rules(tick, prop)
             storages = self._risk_storages()
-            # The quarter guard holds the month's highest quarter (Flanders). A Swedish top-peaks
-            # bill counts daily hourly peaks, which the plan prices; guarding its quarters
-            # against the month's highest quarter starved planned charging (backtest se-effekt).
-            tariff = self.site.peak_tariff is not None
+            tariff = self.site.peak_tariff is not None or self.site.top_peaks_tariff is not None
             if tick.meter_ok and (tariff or self.island.state is IslandState.RECOVERY):
                 refill = self.island.state is not IslandState.RECOVERY
                 allowed = self._recovery_allowed_w(now)
