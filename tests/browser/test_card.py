@@ -207,3 +207,31 @@ def test_boost_from_card_changes_wallbox_power(
     boost.wait_for()
     flag = card.evaluate(f"el => el._info.entities['binary_sensor.{car}_boost_active']")
     wait_for("the boost to end", lambda: dev_site.state(flag)["state"] == "off")
+
+
+def test_card_editor(dev_site: DevSite, planned: dict[str, Any], ha_page: Any, shots: Path) -> None:
+    """The visual editor (HA's ha-form) draws its fields, previews a change and saves it."""
+    page = ha_page
+    _open(page, dev_site.base)
+    page.goto(dev_site.base + "/lovelace/plan?edit=1", wait_until="networkidle")
+    page.get_by_text("Edit", exact=True).first.click()
+    editor = page.locator("hems-plan-card-editor")
+    editor.wait_for()
+    form = editor.locator("ha-form").first
+    form.get_by_text("HEMS site").wait_for()  # the config-entry selector, drawn by 2025.4
+    form.get_by_text("Show prices").first.wait_for()
+    preview = page.locator(f"hui-dialog-edit-card {CARD}")
+    preview.locator("svg.chart g.prices").wait_for()
+    editor.locator("ha-selector-boolean").first.locator("ha-switch").click()
+    wait_for("the preview without prices", lambda: preview.locator("g.prices").count() == 0)
+    page.screenshot(path=str(shots / "card-editor.png"))
+    page.get_by_role("button", name="Save").click()
+
+    def saved() -> Any:
+        cfg = page.evaluate(
+            "() => document.querySelector('home-assistant').hass.callWS({type: 'lovelace/config'})"
+        )
+        card = cfg["views"][0]["cards"][0]
+        return card if card.get("show_prices") is False else None
+
+    assert wait_for("the dashboard saved with show_prices false", saved)["type"] == f"custom:{CARD}"
