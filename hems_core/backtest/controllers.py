@@ -374,6 +374,18 @@ class CoreController:
         meter = MeterObs(now, home.meter_w(t_s), energy_import_kwh=home.import_counter_kwh)
         return Observation(meter, storage, pv)
 
+    def _stop_soc(self, command: Any, t_s: float) -> float | None:
+        """Where the runtime's next ticks would end a rule's full-power charge (its target)."""
+        from ..control.types import Source
+
+        if command.source is Source.DEPARTURE:
+            view = self.core.departure_views(t_s).get(command.device)
+            return None if view is None else float(view.target_soc)
+        if command.source is Source.MIN_SOC:
+            st = self.core.storages.get(command.device)
+            return None if st is None else float(st.min_soc)
+        return None
+
     def tick(self, t_s: float, home: Home, quarter: bool) -> None:
         now = datetime.fromtimestamp(t_s, UTC)
         core = self.core
@@ -419,7 +431,7 @@ class CoreController:
             if c.device == PV:
                 home.set_pv_limit(c.value_w, exp)
             elif c.value_w is not None:
-                home.set_power(c.device, c.value_w, exp)
+                home.set_power(c.device, c.value_w, exp, self._stop_soc(c, t_s))
             else:
                 home.set_power(c.device, 0.0, exp)  # released: the device idles
 

@@ -44,6 +44,7 @@ class Device:
     session: Session | None = None
     setpoint_w: float = 0.0
     expires_s: float = -math.inf
+    stop_soc: float | None = None  # a charge setpoint that ends at this SoC (a rule's target)
     power_w: float = 0.0
     last_sign: int = 0
     switches: int = 0
@@ -153,12 +154,19 @@ class Home:
 
     # -- setpoints ---------------------------------------------------------------------------
 
-    def set_power(self, name: str, watts: float, expires_s: float = math.inf) -> None:
-        """A setpoint (W, + charges) held until ``expires_s``."""
+    def set_power(
+        self, name: str, watts: float, expires_s: float = math.inf, stop_soc: float | None = None
+    ) -> None:
+        """A setpoint (W, + charges) held until ``expires_s``.
+
+        ``stop_soc``: charging ends at this SoC within the step. A controller ticking every few
+        seconds drops a "charge to the target" rule the moment the target is reached; a
+        backtest tick of minutes must not turn a 0.1 % top-up into a quarter at full power.
+        """
         d = self.devices.get(name)
         if d is None or not math.isfinite(watts):
             return
-        d.setpoint_w, d.expires_s = watts, expires_s
+        d.setpoint_w, d.expires_s, d.stop_soc = watts, expires_s, stop_soc
 
     def set_pv_limit(self, watts: float | None, expires_s: float = math.inf) -> None:
         """Inverter AC limit (None lifts it)."""
@@ -176,7 +184,8 @@ class Home:
         w = min(max(w, -d.max_discharge_w), up)
         h = dt_s / 3600.0
         if w > 0:
-            room = (1.0 - d.soc) * d.capacity_kwh / d.efficiency
+            top = 1.0 if d.stop_soc is None else min(1.0, d.stop_soc)
+            room = max(0.0, top - d.soc) * d.capacity_kwh / d.efficiency
             w = min(w, room * 1000.0 / h)
         elif w < 0:
             floor = PHYSICAL_MIN_SOC if d.kind == "ev" else 0.0

@@ -112,3 +112,20 @@ def test_home_holds_the_grid_limits_for_any_controller() -> None:
     home2, _ = run_one(sc2, make_controller(sc2, "dumb", 900.0), 900.0)
     assert np.all(home2.meters.export_kwh <= 0.5 * 0.25 + 1e-9)
     assert home2.clipped_kwh > 0
+
+
+def test_a_charge_to_a_target_stops_at_the_target_within_the_step() -> None:
+    """A rule's "full power to 80 %" ends at 80 %, as the runtime's next ticks would end it."""
+    sc = load_scenario(NL).with_days(1)
+    home = Home(sc)
+    t = float(sc.start_s)
+    home.update_plugs(t)
+    car = home.devices["car"]
+    car.soc = 0.799
+    home.set_power("car", 11_000.0, stop_soc=0.8)
+    home.advance(t, 900)
+    assert car.soc == pytest.approx(0.8)
+    assert home.meters.storage_kw["car"][0] * 0.25 == pytest.approx(0.001 * 60 / 0.92)
+    home.set_power("car", 11_000.0)  # no stop: the whole step at full power
+    home.advance(t + 900, 900)
+    assert car.soc == pytest.approx(0.8 + 11 * 0.25 * 0.92 / 60)
