@@ -20,6 +20,7 @@ any of their processes outlived it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -134,6 +135,10 @@ class DevSite:
         return {e["domain"]: e for e in self.api.call("GET", "/api/config/config_entries/entry")}
 
 
+def _out_dir() -> Path:
+    return Path(os.environ.get("HEMS_BROWSER_OUT") or ROOT / "build" / "browser")
+
+
 def _pids_with(marker: str) -> list[int]:
     """Processes whose command line contains ``marker`` (this session's folders are unique)."""
     pids = []
@@ -166,6 +171,11 @@ def dev_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSite]:
     finally:
         pids = pids or dev.pids()
         dev.stop()
+        # Home Assistant's log next to the screenshots: what CI keeps of a failed run
+        out = _out_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            shutil.copyfile(folder / "hass.log", out / "hass.log")
     left = [p for p in pids if Path(f"/proc/{p}").exists()] + _pids_with(str(folder))
     assert not left, f"Home Assistant or the broker outlived the dev instance: {left}"
 
@@ -214,8 +224,7 @@ def ha_page(dev_site: DevSite, browser_context: Any) -> Iterator[Any]:
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Path:
     """This test's screenshot folder (``$HEMS_BROWSER_OUT``, default ``build/browser``)."""
-    out = Path(os.environ.get("HEMS_BROWSER_OUT") or ROOT / "build" / "browser")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-    folder = out / name
+    folder = _out_dir() / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
