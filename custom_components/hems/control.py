@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,8 @@ STEP_S = 900
 STORE_VERSION = 1
 #: Seconds between saves of the core's snapshot (energy counters, month peak, SoC estimates).
 SAVE_DELAY_S = 300
+#: Seconds unload waits for a running solve to finish.
+SOLVE_WAIT_S = 30.0
 
 
 def _from(start: datetime, values: Any, at: datetime) -> Any:
@@ -234,6 +237,13 @@ class HemsControl:
         if runtime is None:
             return
         await runtime.close()
+        # A solve still running ends on its own (the executor takes no new ones): wait for it
+        # so the unloaded site leaves no thread behind.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self.hass.async_add_executor_job(partial(runtime.executor.shutdown, wait=True)),
+                SOLVE_WAIT_S,
+            )
         await self._store.async_save(self._snapshot())
         for issue in self._issues:
             ir.async_delete_issue(self.hass, DOMAIN, issue)

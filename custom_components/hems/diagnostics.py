@@ -77,6 +77,14 @@ async def async_get_config_entry_diagnostics(
             {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)},
             TO_REDACT,
         ),
+        # The devices live in subentries (hosts, serials, tokens redacted like the options).
+        "subentries": [
+            async_redact_data(
+                {"type": sub.subentry_type, "title": sub.title, "data": dict(sub.data)},
+                TO_REDACT,
+            )
+            for sub in entry.subentries.values()
+        ],
         "core_version": entry.runtime_data.core_version,
         "status": entry.runtime_data.status,
     }

@@ -109,7 +109,9 @@ async def test_entities_are_described_named_and_categorised(
     dashboard = hass.states.get("sensor.car_battery_power_energy_dashboard")
     assert (dashboard is not None) == ("stat_rate" in ENERGY_FEATURES)
     assert _state(hass, "binary_sensor.home_grid_available") in ("on", "unknown")
-    assert _state(hass, "sensor.car_departure_target_status") in outlook.DEPARTURE_STATES
+    await _until(
+        lambda: _state(hass, "sensor.car_departure_target_status") in outlook.DEPARTURE_STATES, 5
+    )
     dep = hass.states.get("sensor.car_departure_target_status")
     assert dep is not None and dep.attributes["target_soc"] == 80.0
     assert _state(hass, "number.car_target_soc") == "80.0"
