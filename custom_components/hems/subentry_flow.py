@@ -228,18 +228,20 @@ class _CarFlow(_DeviceFlow):
         return None
 
     async def async_step_car(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Capacity, chemistry, limits, minimum SoC, weekly departures, "cannot pause"."""
+        """Capacity, chemistry, limits, minimum SoC, phases, "cannot pause"."""
         errors: dict[str, str] = {}
         placeholders = {"reason": "", "name": str(self._data[CONF_NAME])}
+        saved = self._old.get(KEY_CAR) or {}
         if user_input is not None:
-            car = self._car(user_input)
-            data = {**self._device_data(), KEY_CAR: car}
-            if (reason := await self._check_document(data)) is not None:
+            # Checked with the saved departures (none for a new car), again on the next step.
+            car = {**self._car(user_input), "departures": saved.get("departures") or {}}
+            if (reason := await self._check_document(self._with(car))) is not None:
                 errors["base"] = "invalid_config"
                 placeholders["reason"] = reason
             else:
-                return self._save(car["name"], data, slugify(car["name"]))
-        current = self._car_form(self._old.get(KEY_CAR), user_input)
+                self._data[KEY_CAR] = car
+                return await self.async_step_departures()
+        current = dict(user_input) if user_input is not None else self._car_form(saved)
         fields: dict[Any, Any] = {
             _field("capacity_kwh", current, 60.0): NumberSelector(
                 NumberSelectorConfig(
@@ -252,20 +254,42 @@ class _CarFlow(_DeviceFlow):
             _field("min_soc", current, 20): _PERCENT,
             _field("phases", current, "1"): _select(("1", "3"), "phases"),
             _field("cannot_pause", current, False): BooleanSelector(),
-            _field("target_soc", current, 80): _PERCENT,
         }
-        for day in WEEKDAYS:
-            fields[_field(day, current, required=False)] = TimeSelector()
         return self.async_show_form(
             step_id="car",
             data_schema=vol.Schema(fields),
             errors=errors,
             description_placeholders=placeholders,
+            last_step=False,
         )
 
+    async def async_step_departures(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The usual target, and per weekday a departure time and (optionally) its own target."""
+        placeholders = {"name": str(self._data[CONF_NAME])}
+        if user_input is not None:
+            # The car step checked the document; times and percentages from these selectors
+            # always parse, so nothing here can make it fail.
+            car = {**self._data[KEY_CAR], "departures": self._departures(user_input)}
+            return self._save(car["name"], self._with(car), slugify(car["name"]))
+        saved = self._data[KEY_CAR]["departures"]
+        current = dict(user_input) if user_input is not None else self._departures_form(saved)
+        fields: dict[Any, Any] = {_field("target_soc", current, 80): _PERCENT}
+        for day in WEEKDAYS:
+            fields[_field(day, current, required=False)] = TimeSelector()
+            fields[_field(f"{day}_target", current, required=False)] = _PERCENT
+        return self.async_show_form(
+            step_id="departures",
+            data_schema=vol.Schema(fields),
+            description_placeholders=placeholders,
+        )
+
+    def _with(self, car: dict[str, Any]) -> dict[str, Any]:
+        return {**self._device_data(), KEY_CAR: car}
+
     def _car(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``cars[]`` item from the form (percent → fraction, "07:30:00" → "07:30")."""
-        weekly = {day: str(answers[day])[:5] for day in WEEKDAYS if answers.get(day)}
+        """The ``cars[]`` item from the car form (percent → fraction)."""
         return {
             "name": self._data[CONF_NAME],
             **{k: float(answers[k]) for k in CAR_NUMBERS},
@@ -273,26 +297,44 @@ class _CarFlow(_DeviceFlow):
             "min_soc": float(answers["min_soc"]) / 100,
             "phases": int(answers["phases"]),
             "cannot_pause": bool(answers["cannot_pause"]),
-            "departures": {"target_soc": float(answers["target_soc"]) / 100, "weekly": weekly},
         }
 
     @staticmethod
-    def _car_form(
-        saved: Mapping[str, Any] | None, refused: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
-        """The form's values: what was just refused, else the saved car."""
-        if refused is not None:
-            return dict(refused)
+    def _departures(answers: Mapping[str, Any]) -> dict[str, Any]:
+        """``departures`` from the form: "07:30:00" → "07:30", a day's own target → a mapping."""
+        weekly: dict[str, Any] = {}
+        for day in WEEKDAYS:
+            if not answers.get(day):
+                continue
+            at = str(answers[day])[:5]
+            target = answers.get(f"{day}_target")
+            weekly[day] = at if target in (None, "") else {"time": at, "target_soc": target / 100}
+        return {"target_soc": float(answers["target_soc"]) / 100, "weekly": weekly}
+
+    @staticmethod
+    def _car_form(saved: Mapping[str, Any]) -> dict[str, Any]:
+        """The car form's values from a saved car."""
         if not saved:
             return {}
-        departures = saved.get("departures") or {}
         form: dict[str, Any] = {k: saved[k] for k in (*CAR_NUMBERS, "chemistry") if k in saved}
         form["min_soc"] = round(float(saved.get("min_soc", 0.1)) * 100)
-        form["target_soc"] = round(float(departures.get("target_soc", 0.8)) * 100)
         form["phases"] = str(saved.get("phases", 1))
         form["cannot_pause"] = bool(saved.get("cannot_pause", False))
-        for day, value in (departures.get("weekly") or {}).items():
-            form[day] = value if isinstance(value, str) else value.get("time")
+        return form
+
+    @staticmethod
+    def _departures_form(saved: Mapping[str, Any]) -> dict[str, Any]:
+        """The departures form's values from saved departures (a day: "HH:MM" or a mapping)."""
+        form: dict[str, Any] = {}
+        if "target_soc" in saved:
+            form["target_soc"] = round(float(saved["target_soc"]) * 100)
+        for day, value in (saved.get("weekly") or {}).items():
+            if isinstance(value, str):
+                form[day] = value
+            elif isinstance(value, Mapping):
+                form[day] = value.get("time")
+                if value.get("target_soc") is not None:
+                    form[f"{day}_target"] = round(float(value["target_soc"]) * 100)
         return form
 
     def _device_data(self) -> dict[str, Any]:  # pragma: no cover - every subclass has its own

@@ -40,10 +40,8 @@ CAR = {
     "min_soc": 20,
     "phases": "1",
     "cannot_pause": False,
-    "target_soc": 80,
-    "mon": "07:30:00",
-    "sat": "09:00:00",
 }
+DEPARTURES = {"target_soc": 80, "mon": "07:30:00", "sat": "09:00:00", "sat_target": 60}
 
 
 def _free_port() -> int:
@@ -171,6 +169,13 @@ async def _next(hass: HomeAssistant, result: dict[str, Any], answers: dict[str, 
     )
 
 
+async def _car_steps(hass: HomeAssistant, result: dict[str, Any]) -> Any:
+    """The car form, then the departures form."""
+    result = await _next(hass, result, CAR)
+    assert result["step_id"] == "departures", result["errors"]
+    return await _next(hass, result, DEPARTURES)
+
+
 def _default(result: dict[str, Any], key: str) -> Any:
     """What the form shows for ``key``: its default or its suggested value."""
     for k in result["data_schema"].schema:
@@ -213,6 +218,9 @@ async def test_add_quasar_wallbox_reads_the_box_before_saving(
     assert "phases" in result["description_placeholders"]["reason"]
     assert _default(result, "phases") == "3"
     result = await _next(hass, result, CAR)
+    assert result["step_id"] == "departures"
+    assert result["description_placeholders"]["name"] == "Car"
+    result = await _next(hass, result, DEPARTURES)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     sub = _sub(entry, "wallbox")
     assert sub.title == "Car" and sub.unique_id == "car"
@@ -220,7 +228,7 @@ async def test_add_quasar_wallbox_reads_the_box_before_saving(
     assert sub.data["car"]["min_soc"] == 0.2
     assert sub.data["car"]["departures"] == {
         "target_soc": 0.8,
-        "weekly": {"mon": "07:30", "sat": "09:00"},
+        "weekly": {"mon": "07:30", "sat": {"time": "09:00", "target_soc": 0.6}},
     }
     doc = build(entry, "Europe/Brussels").document
     assert doc["devices"]["wallboxes"] == [{"name": "Car", **sub.data["wallbox"]}]
@@ -244,7 +252,7 @@ async def test_ambicharge_and_sigenergy_with_connector_and_unit(
     ]
     port = sims["wallboxes"]["ambi"]["port"]
     result = await _next(hass, result, {"host": "127.0.0.1", "port": port, "connector": 1})
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
     result = await _start(hass, entry, "wallbox")
@@ -252,7 +260,7 @@ async def test_ambicharge_and_sigenergy_with_connector_and_unit(
     port = sims["wallboxes"]["evdc"]["port"]
     result = await _next(hass, result, {"host": "127.0.0.1", "port": port, "unit_id": 1})
     assert result["step_id"] == "car"
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     evdc = next(s for s in entry.subentries.values() if s.title == "Evdc")
     assert evdc.data["wallbox"]["unit_id"] == 1
 
@@ -264,23 +272,24 @@ async def test_reconfigure_a_wallbox_starts_from_the_saved_answers(
     result = await _start(hass, entry, "wallbox")
     result = await _next(hass, result, {"name": "Car", "connection": "quasar"})
     result = await _next(hass, result, {"host": "127.0.0.1", "port": port})
-    await _next(hass, result, CAR)
+    await _car_steps(hass, result)
 
     result = await _reconfigure(hass, entry, "wallbox")
     assert _default(result, "name") == "Car" and _default(result, "connection") == "quasar"
     result = await _next(hass, result, {"name": "Car", "connection": "quasar"})
     assert _default(result, "host") == "127.0.0.1" and _default(result, "port") == port
     result = await _next(hass, result, {"host": "127.0.0.1", "port": port})
-    assert _default(result, "min_soc") == 20 and _default(result, "mon") == "07:30"
-    assert _default(result, "target_soc") == 80 and _default(result, "phases") == "1"
+    assert _default(result, "min_soc") == 20 and _default(result, "phases") == "1"
+    result = await _next(hass, result, {**CAR, "min_soc": 30})
+    assert _default(result, "mon") == "07:30" and _default(result, "target_soc") == 80
+    assert _default(result, "sat") == "09:00" and _default(result, "sat_target") == 60
     # A day cleared in the form is left out of the answers.
-    result = await _next(
-        hass, result, {**{k: v for k, v in CAR.items() if k != "sat"}, "min_soc": 30}
-    )
+    result = await _next(hass, result, {"target_soc": 90, "mon": "07:30:00"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     car = _sub(entry, "wallbox").data["car"]
-    assert car["min_soc"] == 0.3 and car["departures"]["weekly"] == {"mon": "07:30"}
+    assert car["min_soc"] == 0.3
+    assert car["departures"] == {"target_soc": 0.9, "weekly": {"mon": "07:30"}}
 
     # Switching the connection type starts its form empty (no Modbus host in an OCPP form).
     result = await _reconfigure(hass, entry, "wallbox")
@@ -298,7 +307,7 @@ async def test_ocpp_station_is_checked_by_the_document_and_saved(
             "offline_timeout_s": 60}  # fmt: skip
     result = await _next(hass, result, ocpp)
     assert result["step_id"] == "car"
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     wb = _sub(entry, "wallbox").data["wallbox"]
     assert wb == {"type": "ocpp", **ocpp, "safe_limit_w": 1400.0}
@@ -324,7 +333,7 @@ async def test_mqtt_wallbox_waits_for_its_state_topic(
     broker.topics["diy/state"] = '{"power_w": 0}'
     result = await _next(hass, result, answers)
     assert result["step_id"] == "car"
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     wb = _sub(entry, "wallbox").data["wallbox"]
     assert wb["topics"] == {"setpoint": "diy/set", "state": "diy/state"}
     assert wb["username"] == "u"
@@ -363,7 +372,7 @@ async def test_entity_car_through_a_number(hass: HomeAssistant, entry: MockConfi
     assert result["errors"] == {"setpoint_entity": "entity_not_found"}
     result = await _next(hass, result, {"setpoint_entity": "number.box_current"})
     assert result["step_id"] == "car"
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     data = _sub(entry, "entity_car").data
     assert data["entities"] == {
@@ -392,7 +401,7 @@ async def test_entity_car_select_then_action_on_reconfigure(
     result = await _next(hass, result, select)
     assert result["errors"] == {"select_discharge": "option_missing"}
     result = await _next(hass, result, {**select, "select_discharge": "v2h"})
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     assert _sub(entry, "entity_car").data["entities"]["select_idle"] == "stop"
 
     result = await _reconfigure(hass, entry, "entity_car")
@@ -408,7 +417,7 @@ async def test_entity_car_select_then_action_on_reconfigure(
 
     hass.services.async_register("script", "set_box", handler)
     result = await _next(hass, result, action)
-    result = await _next(hass, result, CAR)
+    result = await _car_steps(hass, result)
     assert result["reason"] == "reconfigure_successful"
     entities = _sub(entry, "entity_car").data["entities"]
     assert entities["action"] == "script.set_box" and "select_entity" not in entities
@@ -616,7 +625,7 @@ async def test_adding_a_wallbox_starts_the_runtime_with_it(
         result = await _next(
             hass, result, {"host": "127.0.0.1", "port": out["wallboxes"]["car"]["port"]}
         )
-        result = await _next(hass, result, CAR)
+        result = await _car_steps(hass, result)
         await hass.async_block_till_done()
         # A car but no P1 source: loaded, checked, nothing runs yet.
         assert entry.state is ConfigEntryState.LOADED
