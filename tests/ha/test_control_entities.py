@@ -371,3 +371,25 @@ def test_energy_dashboard_detection_survives_an_odd_schema() -> None:
         schema = 42  # not a mapping
 
     assert energy_features(None, Odd()) == frozenset()
+
+
+async def test_before_the_loop_runs_everything_reads_unknown(hass: HomeAssistant) -> None:
+    from custom_components.hems.control import HemsControl, site_config
+
+    cfg = site_config(_doc({"mqtt": {"port": 9}, "wallboxes": {"car": {"port": 9}}}))
+    control = HemsControl(hass, "x", cfg, 1.0)
+    assert control.status() is None and control.state is None
+    assert control.outlook() == {} and control.planned_power("car") == (None, None)
+    assert control.device("car") is None
+    with pytest.raises(RuntimeError, match="not running"):
+        control.require_runtime()
+    control.async_changed()  # nothing to save yet, nothing breaks
+    await control.async_stop()  # never started: nothing to stop
+
+
+def test_next_at_is_today_while_ahead_else_tomorrow() -> None:
+    zone = ZoneInfo("Europe/Brussels")
+    now = datetime(2026, 12, 3, 7, 0, tzinfo=zone)
+    assert next_at(now, time(7, 30)) == datetime(2026, 12, 3, 7, 30, tzinfo=zone)
+    assert next_at(now, time(6, 45)) == datetime(2026, 12, 4, 6, 45, tzinfo=zone)
+    assert next_at(now, time(7, 0)) == datetime(2026, 12, 4, 7, 0, tzinfo=zone)
