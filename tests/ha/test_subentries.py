@@ -16,11 +16,12 @@ import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers.selector import SelectSelector
+from homeassistant.helpers.selector import ConfigEntrySelector, SelectSelector
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hems import checks
 from custom_components.hems.const import CONF_FAST_LOOP_S, CONF_SITE_CONFIG, CONF_SITE_NAME, DOMAIN
+from custom_components.hems.schema import vol
 from custom_components.hems.site import build
 from hems_core.devices.clock import ManualClock
 from hems_core.devices.mqtt_client import MqttClient
@@ -140,9 +141,15 @@ def _strings(result: Any) -> Any:
         step = t["step"][result["step_id"]]
         assert {str(k) for k in result["data_schema"].schema} <= set(step["data"])
         assert set((result["errors"] or {}).values()) <= set(t["error"])
-        for sel in result["data_schema"].schema.values():
+        for key, sel in result["data_schema"].schema.items():
             if isinstance(sel, SelectSelector) and (tk := sel.config.get("translation_key")):
                 assert set(sel.config["options"]) <= set(STRINGS["selector"][tk]["options"])
+            # The 2025.4 frontend draws no dialog at all for this (browser-tested in issue 12).
+            assert not (
+                isinstance(sel, ConfigEntrySelector)
+                and isinstance(key, vol.Required)
+                and key.default is vol.UNDEFINED
+            ), f"{result['step_id']}: required config_entry selector {key} without a default"
     elif result["type"] is FlowResultType.ABORT:
         assert result["reason"] in t["abort"]
     return result
