@@ -11,7 +11,7 @@ card shows Cancel; screenshots at desktop and phone width, light and dark.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ def _prices(now: datetime) -> tuple[list[float], list[float]]:
 
 
 @pytest.fixture(scope="module")
-def planned(dev_site: DevSite) -> dict[str, Any]:
+def planned(dev_site: DevSite) -> Iterator[dict[str, Any]]:
     """The demo site with prices and a departure: it runs on a plan from the optimiser."""
     api = dev_site.api
     entry = dev_site.entries()["hems"]
@@ -98,7 +98,22 @@ def planned(dev_site: DevSite) -> dict[str, Any]:
     })  # fmt: skip
     seq = resp["seq"]
     resp = wait_for("a new plan for the departure", lambda: (p := plan()) and p["seq"] != seq and p)
-    return {"entry_id": entry_id, "car": car, "departure": departure, "plan": resp}
+    yield {"entry_id": entry_id, "car": car, "departure": departure, "plan": resp}
+    # Leave the session's site as it was for the other browser tests: no prices, no departure.
+    api.call("POST", "/api/services/hems/set_departure", {"config_entry_id": entry_id, "car": car})
+    develop.drive_flow(
+        api, entry_id, {"price_source": "none"}, path="/api/config/config_entries/options/flow"
+    )
+
+    def unplanned() -> bool:
+        try:
+            r = api.call("POST", "/api/services/hems/get_plan?return_response",
+                         {"config_entry_id": entry_id})  # fmt: skip
+        except RuntimeError:  # still reloading
+            return False
+        return r["service_response"].get("plan") is None
+
+    wait_for("the site reloaded without prices", unplanned, timeout=120)
 
 
 def _open(page: Any, base: str) -> Any:
