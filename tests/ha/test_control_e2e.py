@@ -359,6 +359,8 @@ async def test_diagnostics_are_redacted_and_repairs_follow_the_devices(
     hass: HomeAssistant, hass_client: Any, sims: tuple[SimRunner, dict[str, Any]]
 ) -> None:
     runner, out = sims
+    events: list[Event] = []
+    hass.bus.async_listen(EVENT_HEMS, events.append)
     entry = await _loaded(hass, out)
     await _until(lambda: _state(hass, "sensor.home_status") == "fallback", 10)
 
@@ -381,11 +383,16 @@ async def test_diagnostics_are_redacted_and_repairs_follow_the_devices(
     runner.publishers["p1"].meter.faults.drop_connections = False
     await _until(lambda: issues.async_get_issue(DOMAIN, p1) is None, 10)
     assert _state(hass, "binary_sensor.home_fail_safe_active") == "off"
+    kinds = [e.data["type"] for e in events]
+    assert "fail_safe_entered" in kinds
+    assert kinds.index("fail_safe_left", kinds.index("fail_safe_entered")) > 0
 
     # The wallbox stops answering: a repair naming it; it answers again: cleared.
     runner.servers["car"].faults.delay_s = 7.0  # longer than the 5 s read timeout
     await _until(lambda: issues.async_get_issue(DOMAIN, box) is not None, 30)
     runner.servers["car"].faults.delay_s = 0.0
     await _until(lambda: issues.async_get_issue(DOMAIN, box) is None, 30)
+    kinds = [e.data["type"] for e in events]
+    assert "device_unreachable" in kinds and "device_recovered" in kinds
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
