@@ -43,7 +43,7 @@ from .const import (
     STATUS_OFF,
     STATUS_PLANNING,
 )
-from .entity_device import wallbox_factories
+from .entity_device import meter_factories, wallbox_factories
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -208,6 +208,7 @@ class HemsControl:
             restore=restore,
             on_event=self._on_event_threadsafe,
             wallbox_factories=wallbox_factories(self.hass),
+            meter_factories=meter_factories(self.hass),
         )
 
     def _snapshot(self) -> dict[str, Any]:
