@@ -393,3 +393,37 @@ def test_next_at_is_today_while_ahead_else_tomorrow() -> None:
     assert next_at(now, time(7, 30)) == datetime(2026, 12, 3, 7, 30, tzinfo=zone)
     assert next_at(now, time(6, 45)) == datetime(2026, 12, 4, 6, 45, tzinfo=zone)
     assert next_at(now, time(7, 0)) == datetime(2026, 12, 4, 7, 0, tzinfo=zone)
+
+
+async def test_a_broken_price_feed_is_fixed_by_picking_another_sensor(
+    hass: HomeAssistant,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    hass.states.async_set("sensor.broken", "0.1", {"today": [0.1] * 11, "currency": "EUR"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_SITE_NAME: "Home"},
+        options={CONF_PRICE_SOURCE: "entity", CONF_PRICE_ENTITY: "sensor.broken"},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue_id = f"price_feed_{entry.entry_id}"
+    issues = ir.async_get(hass)
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None and issue.is_fixable
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    flow = await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+    placeholders = flow.get("description_placeholders") or {}
+    assert placeholders["source"] == "sensor.broken" and placeholders["reason"]
+    hass.states.async_set("sensor.good", "0.2", {"today": [0.2] * 24, "currency": "EUR"})
+    flow = await manager.async_configure(flow["flow_id"], {CONF_PRICE_ENTITY: "sensor.good"})
+    assert flow["type"] == "create_entry"
+    await hass.async_block_till_done()
+    assert entry.options[CONF_PRICE_ENTITY] == "sensor.good"
+    assert entry.state is ConfigEntryState.LOADED
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert float(_state(hass, "sensor.home_import_price") or "nan") == pytest.approx(0.2)
+    assert await hass.config_entries.async_unload(entry.entry_id)
