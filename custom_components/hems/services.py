@@ -101,6 +101,41 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=dt_util.get_default_time_zone())
 
 
+def _outlook(entry: HemsConfigEntry, st: Any) -> dict[str, Any]:
+    """What the site's sensors show, in one reply: next action, day costs, savings, departures."""
+    control = entry.runtime_data.control
+    data = {} if control is None else control.outlook()
+    act = data.get("next_action")
+    days = {}
+    for key in ("cost_today", "cost_tomorrow"):
+        day = data.get(key)
+        days[key] = None if day is None else {
+            "date": day.day.isoformat(), "cost": day.cost, "hours": day.hours,
+            "complete": day.complete,
+        }  # fmt: skip
+    return {
+        "next_action": None
+        if act is None
+        else {
+            "at": act.at.isoformat(),
+            "device": act.device,
+            "power_w": act.power_w,
+            "reason": act.reason,
+        },
+        **days,
+        "savings": data.get("savings"),
+        "departures": {
+            car: {
+                "at": d.at.isoformat(),
+                "target_soc": d.target_soc,
+                "state": d.state,
+                "expected_soc": d.expected_soc,
+            }
+            for car, d in st.departures.items()
+        },
+    }
+
+
 def _control_actions(hass: HomeAssistant) -> None:
     """Boost, departure, mode and plan: each hands the request to the core, which decides."""
 
@@ -149,6 +184,7 @@ def _control_actions(hass: HomeAssistant) -> None:
             "source": st.plan_source,
             "seq": st.plan_seq,
             "plan": None if active is None else active.plan.to_dict(),
+            "outlook": _outlook(_loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID]), st),
         }
         return out
 

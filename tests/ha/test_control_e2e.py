@@ -317,6 +317,11 @@ async def test_actions_reach_the_core_and_refusals_are_translated(
     assert reply["source"] == "optimiser" and reply["seq"] >= 1
     assert len(plan["reasons"]) == len(plan["step_start"]) == n
     assert {"energy"} <= set(plan["costs"]) and plan["assets"][0]["name"] == "car"
+    view = reply["outlook"]
+    assert set(view) == {"next_action", "cost_today", "cost_tomorrow", "savings", "departures"}
+    assert view["cost_today"]["cost"] == pytest.approx(
+        float(_state(hass, "sensor.home_expected_cost_today") or "nan"), abs=0.01
+    )
 
 
 async def test_a_site_without_devices_controls_nothing(
