@@ -562,7 +562,7 @@ class SiteConfig:
                 else:
                     drv = ModbusWallbox(load_device_map(wb.options["map"]), modbus, clock=clock)
                 if wb.unit_id is not None:
-                    drv.map = dataclasses.replace(drv.map, unit_id=wb.unit_id)
+                    drv.use_unit_id(wb.unit_id)
             storage[name] = drv
         if (b := self.battery) is not None and b.driver is not None:
             d = b.driver

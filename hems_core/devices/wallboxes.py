@@ -14,6 +14,8 @@ back (setpoint 0 and stop, then 81 ← 0); ``close()`` does so when it still hol
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -265,6 +267,11 @@ class ModbusWallbox:
         self._freeze = FreezeDetector(stale_after, clock)
         self._session_generation = -1
         self._limits = self.map.limits
+
+    def use_unit_id(self, unit_id: int) -> None:
+        """Address another Modbus unit (the installer's setting overrides the map's default)."""
+        self.map = dataclasses.replace(self.map, unit_id=unit_id)
+        self.device.map = self.map
 
     @property
     def limits(self) -> WallboxLimits:

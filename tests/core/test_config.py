@@ -110,3 +110,12 @@ def test_duplicate_cars_are_refused() -> None:
     data["cars"].append(copy.deepcopy(data["cars"][0]))
     with pytest.raises(SiteConfigError, match="quasar"):
         parse_config(data, base_dir=EXAMPLE.parent)
+
+
+def test_a_wallbox_unit_id_reaches_the_register_reads() -> None:
+    """The installer's unit id must address the reads, not only the driver's copy of the map."""
+    data = example()
+    data["devices"]["wallboxes"][0]["unit_id"] = 7
+    drv = parse_config(data, base_dir=EXAMPLE.parent).build_drivers().storage["quasar"]
+    device = getattr(drv, "device")
+    assert device.map.unit_id == 7
