@@ -15,7 +15,6 @@ back (setpoint 0 and stop, then 81 ← 0); ``close()`` does so when it still hol
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 from collections.abc import Mapping
 from typing import Any

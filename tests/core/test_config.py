@@ -13,6 +13,7 @@ import yaml
 
 from hems_core.config import SiteConfigError, load_config, parse_config
 from hems_core.control.core import ControlCore
+from hems_core.devices.wallboxes import ModbusWallbox
 from hems_core.model import MonthlyPeakTariff
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "devices" / "site.yaml"
@@ -117,5 +118,5 @@ def test_a_wallbox_unit_id_reaches_the_register_reads() -> None:
     data = example()
     data["devices"]["wallboxes"][0]["unit_id"] = 7
     drv = parse_config(data, base_dir=EXAMPLE.parent).build_drivers().storage["quasar"]
-    device = getattr(drv, "device")
-    assert device.map.unit_id == 7
+    assert isinstance(drv, ModbusWallbox)
+    assert drv.device.map.unit_id == 7
