@@ -427,3 +427,38 @@ async def test_a_broken_price_feed_is_fixed_by_picking_another_sensor(
     assert issues.async_get_issue(DOMAIN, issue_id) is None
     assert float(_state(hass, "sensor.home_import_price") or "nan") == pytest.approx(0.2)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_a_real_core_going_off_grid_gives_island_mode_changed() -> None:
+    """The core's island machine decides; the glue turns its moves into events, in order."""
+    from hems_core.control.core import ControlCore
+    from hems_core.control.types import GridObs, MeterObs, Observation, StorageObs
+    from hems_core.model import Ev, Grid, HomeBattery, Site
+
+    site = Site(
+        grid=Grid(17.0, 10.0),
+        evs=(Ev("car", 40.0, 7.4, 7.4, min_soc=0.2),),
+        battery=HomeBattery(10.0, 5.0, 5.0),
+    )
+    core = ControlCore(site, tz="Europe/Brussels")
+    t0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    prev = None
+    kinds: list[tuple[str, str]] = []
+    for s in range(40):
+        at = t0 + timedelta(seconds=s)
+        grid_up = s < 5
+        obs = Observation(
+            MeterObs(at, 500.0, stamp=at) if grid_up else None,
+            {
+                "car": StorageObs(at, True, 0.0, 0.6, True),
+                "battery": StorageObs(at, True, 0.0, 0.8, True),
+            },
+            grid=GridObs(at, gateway_grid=grid_up, gateway_island=not grid_up),
+        )
+        core.observe(at, obs)
+        st = core.status(at)
+        kinds += [(k, d["state"]) for k, d in status_events(prev, st) if k == "island_mode_changed"]
+        prev = st
+    assert kinds and kinds[0][0] == "island_mode_changed"
+    assert kinds[-1][1] in {"islanded", "islanded_low_energy"}, kinds
+    assert len(kinds) == len(set(kinds))  # each move once
