@@ -1466,6 +1466,14 @@ class ControlCore:
                 now, end, energy_kwh_default=min(10.0, ev.capacity_kwh * 0.2),
                 plugged=state.ev_plugged.get(ev.name, False), max_energy_kwh=ev.capacity_kwh,
             )  # fmt: skip
+            # The departure rule wants the target ``departure_margin_h`` early; a plan made for
+            # the departure itself ends every just-in-time charge in a full-power burst (a new
+            # quarter peak; found by the backtest). So the plan aims at the rule's time.
+            early = timedelta(hours=self.settings.departure_margin_h)
+            trips = tuple(
+                dataclasses.replace(tr, depart=tr.depart - early) if tr.depart - early > now else tr
+                for tr in trips
+            )
             evs.append(dataclasses.replace(ev, trips=tuple(trips)))
         return dataclasses.replace(self.site, evs=tuple(evs))
 
