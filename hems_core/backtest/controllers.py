@@ -448,7 +448,11 @@ class Replay:
     def tick(self, t_s: float, home: Home, quarter: bool) -> None:
         q = int((t_s - self.sc.start_s) // STEP_S)
         for name, kw in self.schedule.items():
-            home.set_power(name, float(kw[q]) * 1000.0)
+            if name == PV:  # the oracle's curtailment, as an inverter limit
+                v = float(kw[q])
+                home.set_pv_limit(v * 1000.0 if math.isfinite(v) else None)
+            else:
+                home.set_power(name, float(kw[q]) * 1000.0)
 
 
 def make_controller(sc: Scenario, name: str, step_s: float) -> Controller:

@@ -26,7 +26,7 @@ from scipy.optimize import linprog
 
 from ..model import Chemistry, WearModel
 from ..timegrid import STEP_S
-from .home import BATTERY
+from .home import BATTERY, PV
 from .kpi import _local
 from .scenario import FloatArray, Scenario
 
@@ -34,6 +34,8 @@ SHORTFALL_EUR_PER_KWH = 5.0
 FLOOR_EUR_PER_KWH = 0.5
 #: Largest simultaneous charge and discharge (kW, 0.1 W) the oracle's solution may hold.
 COMPLEMENTARITY_TOL_KW = 1e-4
+#: Curtailment (kW) below this is solver noise, not a PV limit to replay.
+CURTAIL_TOL_KW = 1e-3
 #: Rounds of adding binaries before giving up (each round adds them where flows overlap).
 COMPLEMENTARITY_ROUNDS = 8
 
@@ -96,8 +98,15 @@ class _Lp:
 
 
 def solve_oracle(sc: Scenario) -> dict[str, FloatArray]:
-    """Per-quarter setpoints (kW, + charges) of every storage device."""
-    return {name: ch - dis for name, (ch, dis) in oracle_flows(sc).items()}
+    """Per-quarter setpoints (kW, + charges) of every storage device, and under ``PV`` the
+    inverter limit (kW; NaN: no limit) where the oracle curtails (negative export prices)."""
+    flows, curtail = _solve(sc)
+    out = {name: ch - dis for name, (ch, dis) in flows.items()}
+    n = sc.days * 96
+    i0 = sc.index(sc.start_s)
+    pv = sc.pv_kw[i0 : i0 + n]
+    out[PV] = np.asarray(np.where(curtail > CURTAIL_TOL_KW, pv - curtail, np.nan))
+    return out
 
 
 def oracle_flows(sc: Scenario) -> dict[str, tuple[FloatArray, FloatArray]]:
@@ -106,6 +115,10 @@ def oracle_flows(sc: Scenario) -> dict[str, tuple[FloatArray, FloatArray]]:
     Raises RuntimeError if any quarter still charges and discharges at once beyond
     ``COMPLEMENTARITY_TOL_KW`` (see the module docstring).
     """
+    return _solve(sc)[0]
+
+
+def _solve(sc: Scenario) -> tuple[dict[str, tuple[FloatArray, FloatArray]], FloatArray]:
     n = sc.days * 96
     i0 = sc.index(sc.start_s)
     buy = sc.import_eur_kwh[i0 : i0 + n]
@@ -240,4 +253,4 @@ def oracle_flows(sc: Scenario) -> dict[str, tuple[FloatArray, FloatArray]]:
         both_kw = float(np.max(np.minimum(c_kw, d_kw))) if n else 0.0
         if both_kw > COMPLEMENTARITY_TOL_KW:
             raise RuntimeError(f"oracle: {name} charges and discharges at once ({both_kw:.3g} kW)")
-    return flows
+    return flows, np.asarray(x[cur])

@@ -38,3 +38,17 @@ def test_the_relaxation_alone_would_overlap(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(oracle, "COMPLEMENTARITY_ROUNDS", 0)
     with pytest.raises(RuntimeError, match="at once"):
         oracle.oracle_flows(_with_battery())
+
+
+def test_the_replayed_oracle_curtails_pv_when_export_pays_negative() -> None:
+    """The LP curtails PV at negative feed-in prices; its replay must too, or it is no bound."""
+    from hems_core.backtest.controllers import Replay
+    from hems_core.backtest.runner import run_one
+
+    sc = load_scenario(NEG)
+    home, _ = run_one(sc, Replay(sc, "oracle", oracle.solve_oracle(sc)), 900.0)
+    i0 = sc.index(sc.start_s)
+    sell = sc.export_eur_kwh[i0 : i0 + sc.days * 96]
+    assert np.any((sell < 0) & (sc.pv_kw[i0 : i0 + sc.days * 96] > 1.0))  # the case exists
+    paid = float(np.sum(np.where(sell < 0, home.meters.export_kwh, 0.0)))
+    assert paid < 0.01  # kWh exported while feed-in costs money
