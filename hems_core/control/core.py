@@ -1470,10 +1470,12 @@ class ControlCore:
             # the departure itself ends every just-in-time charge in a full-power burst (a new
             # quarter peak; found by the backtest). So the plan aims at the rule's time.
             early = timedelta(hours=self.settings.departure_margin_h)
-            trips = tuple(
-                dataclasses.replace(tr, depart=tr.depart - early) if tr.depart - early > now else tr
-                for tr in trips
-            )
+            moved, back = [], now  # never before now, never into the previous trip
+            for tr in sorted(trips, key=lambda x: x.depart):
+                at = tr.depart - early
+                moved.append(dataclasses.replace(tr, depart=at) if at > back else tr)
+                back = max(back, tr.arrive)
+            trips = tuple(moved)
             evs.append(dataclasses.replace(ev, trips=tuple(trips)))
         return dataclasses.replace(self.site, evs=tuple(evs))
 
