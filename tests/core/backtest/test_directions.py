@@ -133,3 +133,17 @@ def test_nl_month_mpc_cheapest_and_wear_direction(nl_month: dict[str, Any]) -> N
 )
 def test_nl_month_mpc_reaches_90_percent_of_the_oracle(nl_month: dict[str, Any]) -> None:
     assert _oracle_share(nl_month) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["nl-2027-v2h", "se-effekt", "be-flanders-capacity", "be-flanders-capacity/summer.yaml",
+     "de-14a", "v2b-office-10ev", "negative-prices"],
+)  # fmt: skip
+def test_every_reference_scenario_runs_the_real_core_without_errors(scenario: str) -> None:
+    """One day with the mpc: no exception in the control core (the runner counts them)."""
+    sc = load_scenario(ROOT / "scenarios" / scenario).with_days(1)
+    res = run_backtest(sc, ["mpc"], step_s=STEP, oracle=False)
+    rec = res["controllers"]["mpc"]
+    assert rec["controller_errors"] == 0, rec["first_error"]
+    assert rec["plan_ms_median"] > 0
