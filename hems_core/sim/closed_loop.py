@@ -105,7 +105,12 @@ class Tally:
     missed_plans: int = 0
     fuse_breaches: int = 0
     peak_breaches: int = 0
+    #: ticks where the car kept exporting after one control period to react (a load drop lands
+    #: between two ticks, so the first tick of an episode is the loop's latency, not a decision)
     storage_export_ticks: int = 0
+    #: export episodes, each begun by the house's load dropping or PV rising under the car
+    storage_export_episodes: int = 0
+    exporting: bool = False
     v2h_ticks: int = 0
     v2h_import_w_sum: float = 0.0
     commands: list[tuple[float, Command]] = field(default_factory=list)
@@ -346,7 +351,14 @@ class ClosedLoop:
         if phase_a > self.opts.fuse_a + 0.5:
             t.fuse_breaches += 1
         if car_w < -50.0 and base_w + max(car_w, 0.0) < -car_w - 50.0 and grid_w < -100.0:
-            t.storage_export_ticks += 1  # the car is discharging while the house exports
+            # the car is discharging while the house exports
+            if t.exporting:
+                t.storage_export_ticks += 1
+            else:
+                t.storage_export_episodes += 1
+            t.exporting = True
+        else:
+            t.exporting = False
         sent = self.core.status(self._now()).devices.get(CAR)
         soc = self.wallbox_sim.ev.soc_pct / 100.0
         if (
@@ -431,6 +443,7 @@ async def soak(days: float, *, meter_interval_s: float = 2.0, seed: int = 7) -> 
             "peak_budget_breaches": t.peak_breaches,
             "fuse_breaches": t.fuse_breaches,
             "storage_export_ticks": t.storage_export_ticks,
+            "storage_export_episodes": t.storage_export_episodes,
             "v2h_ticks": t.v2h_ticks,
             "ticks": t.ticks,
             "departures": [

@@ -365,6 +365,7 @@ class LiveDemo:
                 "fuse_breaches": t.fuse_breaches,
                 "peak_budget_breaches": t.peak_breaches,
                 "storage_export_ticks": t.storage_export_ticks,
+                "storage_export_episodes": t.storage_export_episodes,
                 "ticks": t.ticks,
             },
             "events": self.events,
