@@ -51,6 +51,11 @@ Schema (``docs/configuration.md`` has the full example; defaults in brackets)::
            voltage [230] (A: W = A·V·phases), discharge negative|positive [negative],
            max_charge_kw/max_discharge_kw [the car's], step [0], stale_after_s}
       pv: {type: sunspec, host, port [502], unit_id [1], rated_w, curtailable [true]}
+      gateway: {type: mqtt, host, port [1883], topic, username, password, stale_after_s [10]}
+                                           # backup gateway: JSON status (docs/island.md)
+    island:                                # hems_core.control.grid.IslandSettings fields
+      {detect_s, stable_s, min_recovery_s, island_limit_w, battery_island_floor, ...}
+      # except tiers and ev_mobility_floor (not configurable here yet)
     control:                               # hems_core.control.settings.ControlSettings fields
       {deadband_w, meter_timeout_s, command_ttl_s, safe_charge_w, follower, ...}
       # except fuse_a/voltage_v (from site.grid) and storage (from cars/battery)
@@ -78,6 +83,7 @@ from zoneinfo import ZoneInfo
 
 from .control.core import ControlCore
 from .control.departures import DepartureSchedule
+from .control.grid import IslandSettings
 from .control.runtime import Runtime, planner_solver
 from .control.settings import ControlSettings, StorageSettings
 from .devices.clock import Clock, monotonic_clock
@@ -127,6 +133,8 @@ _METER_TOPICS: Final = {
 #: ControlSettings fields that come from elsewhere in the configuration.
 _DERIVED_CONTROL: Final = {"fuse_a": "site.grid.fuse_a", "voltage_v": "site.grid.voltage",
                            "storage": "cars / battery"}  # fmt: skip
+#: IslandSettings fields that take more than a number (shed tiers: the runtime's load switches).
+_UNCONFIGURABLE_ISLAND: Final = ("tiers", "ev_mobility_floor")
 
 
 # -- reading helpers: every one takes the path of the value it checks ---------------------------
@@ -354,6 +362,8 @@ class Drivers:
     meter: Any
     storage: dict[str, Any]
     inverter: Any | None = None
+    #: The backup gateway (``BackupGateway``), if the site has one.
+    gateway: Any | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +380,10 @@ class SiteConfig:
     wallboxes: Mapping[str, EndpointConfig]
     pv: EndpointConfig | None
     control: Mapping[str, Any]
+    #: The backup gateway's status source (``devices.gateway``), if any.
+    gateway: EndpointConfig | None = None
+    #: IslandSettings fields (``island``).
+    island: Mapping[str, Any] = field(default_factory=dict)
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -453,6 +467,10 @@ class SiteConfig:
             storage=storage,
         )
 
+    def island_settings(self) -> IslandSettings:
+        """The island machine's timings and reserves from ``island``."""
+        return IslandSettings(**self.island)
+
     def departures(self) -> dict[str, DepartureSchedule]:
         """One weekly DepartureSchedule per car (in the site's time zone)."""
         return {
@@ -467,6 +485,7 @@ class SiteConfig:
             departures=self.departures(),
             tz=self.timezone,
             restore=restore,
+            island=self.island_settings(),
         )
 
     # -- devices ----------------------------------------------------------------------------
@@ -478,7 +497,8 @@ class SiteConfig:
         wallbox_factories: Mapping[str, WallboxFactory] | None = None,
         meter_factories: Mapping[str, MeterFactory] | None = None,
     ) -> Drivers:
-        """The meter, one driver per car (and the battery) and the PV inverter, not connected.
+        """The meter, one driver per car (and the battery), the PV inverter and the backup
+        gateway, not connected.
 
         ``wallbox_factories`` / ``meter_factories`` build the device types that live outside
         this library (the Home Assistant integration passes them for ``entity``).
@@ -578,7 +598,22 @@ class SiteConfig:
                 rated_power_w=p.options.get("rated_w"),
                 clock=clock,
             )
-        return Drivers(meter=meter, storage=storage, inverter=inverter)
+        gateway = None
+        if (g := self.gateway) is not None:
+            from .devices.backup_gateway import MqttBackupGateway
+
+            gateway = MqttBackupGateway(
+                MqttClient(
+                    g.host,
+                    g.port,
+                    username=g.options.get("username"),
+                    password=g.options.get("password"),
+                ),
+                g.options["topic"],
+                stale_after=g.options["stale_after_s"],
+                clock=clock,
+            )
+        return Drivers(meter=meter, storage=storage, inverter=inverter, gateway=gateway)
 
     def runtime(
         self,
@@ -589,7 +624,8 @@ class SiteConfig:
         meter_factories: Mapping[str, MeterFactory] | None = None,
         **kwargs: Any,
     ) -> Runtime:
-        """Core, drivers and a HiGHS planner wired into a Runtime (``kwargs`` go to Runtime)."""
+        """Core, drivers and a HiGHS planner wired into a Runtime (``kwargs`` go to Runtime; a
+        ``gateway`` there replaces the configured one)."""
         import time as _time
 
         from .optimize import Planner
@@ -607,7 +643,7 @@ class SiteConfig:
             inverter=drivers.inverter,
             solver=planner_solver(Planner(core.site)),
             clock=clock or _time.time,
-            **kwargs,
+            **{"gateway": drivers.gateway, **kwargs},
         )
 
 
@@ -630,7 +666,7 @@ def load_config(path: str | Path) -> SiteConfig:
 
 def parse_config(data: Mapping[str, Any], *, base_dir: str | Path | None = None) -> SiteConfig:
     """Validate a configuration given as plain data (what Home Assistant stores)."""
-    top = _mapping(data, "", ("site", "cars", "battery", "devices", "control"))
+    top = _mapping(data, "", ("site", "cars", "battery", "devices", "island", "control"))
     site = _mapping(top.get("site"), "site", ("timezone", "grid", "policy", "tariff"))
     tz = _timezone(site.get("timezone", "Europe/Brussels"), "site.timezone")
     grid = _grid(site.get("grid"))
@@ -650,7 +686,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | Path | None = None)
     if battery is not None and battery.name in names:
         _fail("battery.name", f"{battery.name!r} is also the name of {names[battery.name]}")
 
-    devices = _mapping(top.get("devices"), "devices", ("meter", "wallboxes", "pv"))
+    devices = _mapping(top.get("devices"), "devices", ("meter", "wallboxes", "pv", "gateway"))
     meter = None if devices.get("meter") is None else _meter(devices["meter"])
     base = Path(base_dir) if base_dir is not None else Path()
     wallboxes: dict[str, EndpointConfig] = {}
@@ -665,6 +701,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | Path | None = None)
         seen[name] = i
         wallboxes[name] = wb
     pv = None if devices.get("pv") is None else _pv(devices["pv"])
+    gateway = None if devices.get("gateway") is None else _gateway(devices["gateway"])
+    island = _island(top.get("island"))
     control = _control(top.get("control"))
     if control.get("follower") is not None and control["follower"] not in {
         *names,
@@ -683,6 +721,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | Path | None = None)
         wallboxes=wallboxes,
         pv=pv,
         control=control,
+        gateway=gateway,
+        island=island,
     )
     # Build once so a combination the model refuses (e.g. min_soc above max_soc) fails here.
     try:
@@ -1075,9 +1115,54 @@ def _pv(raw: Any) -> EndpointConfig:
     )
 
 
+def _gateway(raw: Any) -> EndpointConfig:
+    """A backup gateway publishing its JSON status on MQTT (``backup_gateway.decode_status``)."""
+    p = "devices.gateway"
+    d = _mapping(raw, p, ("type", "host", "port", "topic", "username", "password",
+                          "stale_after_s"))  # fmt: skip
+    _choice(d, "type", p, ("mqtt",), _REQUIRED)
+    topic = _str(d, "topic", p)
+    if any(c in topic for c in "#+"):
+        _fail(f"{p}.topic", f"must be one topic without wildcards, got {topic!r}")
+    return EndpointConfig(
+        type="mqtt",
+        host=_str(d, "host", p),
+        port=_endpoint_port(d, p, 1883),
+        options={
+            "topic": topic,
+            "username": _str(d, "username", p, None),
+            "password": _str(d, "password", p, None),
+            "stale_after_s": _num(d, "stale_after_s", p, 10.0, 0.0, 3600.0, open_low=True),
+        },
+    )
+
+
+def _fields_of(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
 def _control_fields() -> dict[str, Any]:
-    hints = typing.get_type_hints(ControlSettings)
-    return {f.name: hints[f.name] for f in dataclasses.fields(ControlSettings)}
+    return _fields_of(ControlSettings)
+
+
+def _island(raw: Any) -> dict[str, Any]:
+    """IslandSettings' number fields, checked by IslandSettings itself (its message named)."""
+    p = "island"
+    fields = _fields_of(IslandSettings)
+    if isinstance(raw, Mapping):
+        for key in raw:
+            if key in _UNCONFIGURABLE_ISLAND:
+                _fail(f"{p}.{key}", "cannot be configured in the site document yet")
+    allowed = [k for k in fields if k not in _UNCONFIGURABLE_ISLAND]
+    out = _typed_fields(_mapping(raw, p, allowed), p, fields)
+    try:
+        IslandSettings(**out)
+    except ModelError as err:
+        first, _, rest = str(err).partition(" ")
+        name = first.removeprefix("IslandSettings.")
+        _fail(f"{p}.{name}" if name in out else p, rest if name in out else str(err))
+    return out
 
 
 def _control(raw: Any) -> dict[str, Any]:
@@ -1088,7 +1173,19 @@ def _control(raw: Any) -> dict[str, Any]:
             if key in _DERIVED_CONTROL:
                 _fail(f"{p}.{key}", f"is set from {_DERIVED_CONTROL[key]}, not here")
     allowed = [k for k in fields if k not in _DERIVED_CONTROL]
-    d = _mapping(raw, p, allowed)
+    out = _typed_fields(_mapping(raw, p, allowed), p, fields)
+    try:
+        ControlSettings(**out)
+    except ModelError as err:
+        first, _, rest = str(err).partition(" ")
+        if first in out:
+            _fail(f"{p}.{first}", rest)
+        _fail(p, str(err))
+    return out
+
+
+def _typed_fields(d: Mapping[str, Any], p: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Values of a settings dataclass's fields, each checked against its annotation."""
     out: dict[str, Any] = {}
     for key, value in d.items():
         hint = fields[key]
@@ -1116,11 +1213,4 @@ def _control(raw: Any) -> dict[str, Any]:
         if not check(value):
             _fail(f"{p}.{key}", f"must be {what}, got {value!r}")
         out[key] = float(value) if what == "a number" else value
-    try:
-        ControlSettings(**out)
-    except ModelError as err:
-        first, _, rest = str(err).partition(" ")
-        if first in out:
-            _fail(f"{p}.{first}", rest)
-        _fail(p, str(err))
     return out
