@@ -198,6 +198,8 @@ class HemsControl:
         self.runtime = runtime
         if runtime.meter is not None:
             await runtime.meter.connect()
+        if runtime.gateway is not None:  # unreachable: set-up retries, as for the meter
+            await runtime.gateway.connect()
         await runtime.start()
         self._task = self.hass.async_create_background_task(
             self._loop(runtime), f"hems control {self.entry_id}"
@@ -251,6 +253,8 @@ class HemsControl:
         self._issues.clear()
         for drv in [runtime.meter, *(d.driver for d in runtime.devices.values())]:
             await _close(drv)
+        if runtime.gateway is not None:
+            await _close(runtime.gateway)
         if runtime.pv is not None:
             await _close(runtime.pv.driver)
 

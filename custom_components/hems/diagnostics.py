@@ -27,6 +27,9 @@ TO_REDACT = {
     "latitude",
     "longitude",
     "unique_id",
+    # MQTT topics often carry a serial or the owner's name (the gateway's, a bridge's).
+    "topic",
+    "topics",
 }
 
 

@@ -3,8 +3,8 @@
 The UI stores one subentry per device (``subentry_flow.py``); the site-wide answers (grid
 connection, policy) live in the entry's data and the price options. This module is the only
 place that turns them into the document of ``docs/configuration.md``, so the flows never write
-site documents and the runtime never reads subentries. Devices the core cannot reach itself
-(entity-backed cars and P1 meters, the backup gateway) are returned next to the document.
+site documents and the runtime never reads subentries. A P1 meter read from Home Assistant
+sensors is also returned next to the document (``entity_meter``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ CAR_SUBENTRIES: Final = (SUBENTRY_WALLBOX, SUBENTRY_ENTITY_CAR)
 #: Subentry data: ``car`` (a ``cars[]`` item), ``wallbox`` (a ``devices.wallboxes[]`` item
 #: without ``name``, or None for a car without a driver), ``entities`` (entity-backed fields of
 #: docs/configuration.md), ``pv``/``battery``/``meter`` (their sections), ``source`` (P1: mqtt or
-#: entities), ``gateway`` (MQTT status topic of the backup gateway).
+#: entities), ``gateway`` (the backup gateway: ``devices.gateway``, its MQTT status topic).
 KEY_CAR: Final = "car"
 KEY_WALLBOX: Final = "wallbox"
 KEY_ENTITIES: Final = "entities"
@@ -68,8 +68,6 @@ class SiteDocument:
     #: The P1 meter read from HA sensors (``power_entity``, ...), when that is the source; also
     #: in the document as ``devices.meter`` of type ``entity``.
     entity_meter: dict[str, Any] | None = None
-    #: The backup gateway's MQTT status topic (``host``, ``port``, ``topic``), if any.
-    gateway: dict[str, Any] | None = None
 
     @property
     def has_devices(self) -> bool:
@@ -151,7 +149,7 @@ def assemble(
                 out.entity_meter = dict(sub[KEY_ENTITIES])
                 devices["meter"] = {"type": "entity", **sub[KEY_ENTITIES]}
         elif kind == SUBENTRY_GATEWAY:
-            out.gateway = dict(sub[KEY_GATEWAY])
+            devices["gateway"] = dict(sub[KEY_GATEWAY])
     if not cars:
         del doc["cars"]
     if not wallboxes:

@@ -946,13 +946,18 @@ class GatewaySubentryFlow(_DeviceFlow):
             for key in (CONF_USERNAME, CONF_PASSWORD):
                 if key in a:
                     gateway[key] = a[key]
-            reason = await checks.mqtt_topic(
-                gateway["host"], gateway["port"], gateway["topic"], gateway.get(CONF_USERNAME),
-                gateway.get(CONF_PASSWORD),
-            )  # fmt: skip
+            # The document first: a wildcard topic would "answer" with any device's message.
+            code = "invalid_config"
+            reason = await self._check_document({KEY_GATEWAY: gateway})
+            if reason is None:
+                code = "cannot_connect"
+                reason = await checks.mqtt_topic(
+                    gateway["host"], gateway["port"], gateway["topic"],
+                    gateway.get(CONF_USERNAME), gateway.get(CONF_PASSWORD),
+                )  # fmt: skip
             if reason is None:
                 return self._save("Backup gateway", {KEY_GATEWAY: gateway}, SUBENTRY_GATEWAY)
-            errors["base"] = "cannot_connect"
+            errors["base"] = code
             placeholders["reason"] = reason
         if user_input is not None:
             current = dict(user_input)

@@ -572,12 +572,18 @@ async def test_backup_gateway_status_topic(
     result = await _start(hass, entry, "gateway")
     gw = {"host": "127.0.0.1", "port": broker.port, "topic": "gw/status", "username": "u",
           "password": "p"}  # fmt: skip
+    # A wildcard would take any device's message for the gateway's: the document refuses it.
+    broker.topics["gw/other"] = '{"grid": true}'
+    result = await _next(hass, result, {**gw, "topic": "gw/#"})
+    assert result["errors"] == {"base": "invalid_config"}
+    assert "devices.gateway.topic" in result["description_placeholders"]["reason"]
     result = await _next(hass, result, gw)
     assert result["errors"] == {"base": "cannot_connect"}
-    broker.topics["gw/status"] = '{"grid_ok": true}'
+    broker.topics["gw/status"] = '{"grid": true}'
     result = await _next(hass, result, gw)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert build(entry, "UTC").gateway == {"type": "mqtt", **gw}
+    # The gateway is part of the site document the runtime is built from.
+    assert build(entry, "UTC").document["devices"]["gateway"] == {"type": "mqtt", **gw}
     result = await _start(hass, entry, "gateway")
     assert result["reason"] == "already_configured"
     result = await _reconfigure(hass, entry, "gateway")
