@@ -196,10 +196,8 @@ class HemsControl:
         restore = await self._store.async_load()
         runtime = await self.hass.async_add_executor_job(self._build, restore)
         self.runtime = runtime
-        if runtime.meter is not None:
-            await runtime.meter.connect()
-        if runtime.gateway is not None:  # unreachable: set-up retries, as for the meter
-            await runtime.gateway.connect()
+        # MQTT/OCPP sessions, meter and gateway; an unreachable meter or gateway: set-up retries
+        await runtime.connect()
         await runtime.start()
         self._task = self.hass.async_create_background_task(
             self._loop(runtime), f"hems control {self.entry_id}"

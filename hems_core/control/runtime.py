@@ -161,6 +161,25 @@ class Runtime:
         """The runtime's clock as an aware UTC datetime."""
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    async def connect(self) -> None:
+        """Open every connection a driver keeps (MQTT sessions, the OCPP server, the gateway).
+
+        Modbus drivers connect on their first read; a driver without ``connect`` needs nothing.
+        A meter or gateway that cannot connect raises (the caller retries set-up); a wallbox that
+        cannot is only logged: it reads as silent and the core keeps it safe until it answers.
+        """
+        for drv in (self.meter, self.gateway):
+            if drv is not None and (conn := getattr(drv, "connect", None)) is not None:
+                await conn()
+        for dev in [*self.devices.values(), *([self.pv] if self.pv else [])]:
+            conn = getattr(dev.driver, "connect", None)
+            if conn is None:
+                continue
+            try:
+                await conn()
+            except (DeviceError, OSError) as err:
+                _LOGGER.warning("%s: not connected yet: %s", dev.name, err)
+
     async def start(self) -> None:
         """Program device watchdogs to the command TTL where the hardware has one."""
         ttl = self.core.settings.command_ttl_s
