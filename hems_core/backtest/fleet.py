@@ -67,9 +67,10 @@ def run_home(
     sc = _scenario(path)
     if days:
         sc = sc.with_days(days)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = run_backtest(variant(sc, seed), controllers, step_s=step_s, oracle=False)
     res["wall_s"] = time.perf_counter() - t0
+    res["cpu_s"] = time.process_time() - c0  # what the task really got of a core
     return res
 
 
@@ -143,6 +144,7 @@ def run_fleet(
                         "exported_stored_kwh", "plan_ms_median")
         }  # fmt: skip
     home_days = n * days * len(names)
+    cpu = sum(float(r["cpu_s"]) for r in results)
     return {
         "scenario": sc.name,
         "days": days,
@@ -150,6 +152,13 @@ def run_fleet(
         "controllers": agg,
         "oracle": None,
         "fleet": info
-        | {"wall_s": round(wall, 2), "task_s_sum": round(sum(r["wall_s"] for r in results), 2)},
+        | {
+            "wall_s": round(wall, 2),
+            "task_s_sum": round(sum(r["wall_s"] for r in results), 2),
+            "task_cpu_s_sum": round(cpu, 2),
+            # cores the tasks really ran on: below the worker count, the machine was busy
+            "cores_used": round(cpu / wall, 2),
+        },
         "home_days_per_s": round(home_days / wall, 3),
+        "home_days_per_cpu_s": round(home_days / cpu, 3) if cpu else None,
     }

@@ -31,6 +31,8 @@ def test_serial_fleet_reports_start_up_apart_from_throughput() -> None:
     info = res["fleet"]
     # parsing a year of quarters (~0.2 s) is start-up; two dumb home-days are ~0.01 s of work
     assert info["workers"] == 1 and info["startup_s"] > info["wall_s"]
+    # CPU time is counted per task: one serial process runs on at most about one core
+    assert 0 < info["cores_used"] <= 1.5
 
 
 def test_dask_workers_are_warm_before_the_clock_starts() -> None:
@@ -40,4 +42,5 @@ def test_dask_workers_are_warm_before_the_clock_starts() -> None:
     assert info["workers"] == 2
     # warm-up (imports + parsing) ran on the workers before the timed part
     assert info["warm_up_s"] > 0 and info["startup_s"] >= info["warm_up_s"]
+    assert 0 < info["cores_used"] <= 2.5  # two one-thread workers
     assert res["controllers"] == fleet.run_fleet(NL, 2, engine="serial", **KW)["controllers"]
