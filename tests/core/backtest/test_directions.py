@@ -98,7 +98,7 @@ def test_nl_v2h_is_worth_less_than_15_percent_even_with_perfect_foresight() -> N
 @pytest.mark.xfail(
     strict=True,
     reason="unreachable on nl-2027-v2h: even the perfect-foresight oracle cuts only ~1 % "
-    "with V2H (see the bound test above); measured mpc vs smart_no_v2h: -0.2 % over a week",
+    "with V2H (see the bound test above); measured: mpc 0.2 % below smart_no_v2h over a week",
 )
 def test_nl_week_v2h_cuts_the_bill_15_percent(nl_week: dict[str, Any]) -> None:
     ctl = nl_week["controllers"]
