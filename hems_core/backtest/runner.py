@@ -74,6 +74,7 @@ def _planner_counts(planner: Any) -> dict[str, int]:
         "solves": int(planner.solves),
         "shifted": int(planner.shifted),
         "builds": int(planner.builds),
+        "cold_retries": int(getattr(planner, "cold_retries", 0)),
     }
 
 

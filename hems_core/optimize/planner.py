@@ -149,6 +149,8 @@ class Planner:
         self.builds = 0
         #: Optimisations run (plans not answered by a reuse).
         self.solves = 0
+        #: Solves that failed on the kept HiGHS model and were repeated on a fresh one.
+        self.cold_retries = 0
         self._structure: Structure | None = None
         self._backend: Backend | None = None
         self._fallback: Backend | None = None
@@ -250,6 +252,14 @@ class Planner:
         res = backend.solve(nums, warm)
         fallback_from = None
         spent = 0.0  # time of a failed first attempt, counted in the reported solve time
+        if not res.ok and backend.name == "highs" and not fresh:
+            # A kept model can get stuck (seen: status "Unknown" after months of hot starts
+            # in a backtest, then on every later solve): drop it and solve this one cold.
+            self.cold_retries += 1
+            spent = res.solve_time_s
+            self._backend = None
+            backend = self._main(s)
+            res = backend.solve(nums, None)
         if res.ok and backend.name != "highs":
             slack = self._slack(s, nums, res.x)
             if slack is not None:

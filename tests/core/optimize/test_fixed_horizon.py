@@ -134,3 +134,22 @@ def test_a_material_change_solves_again(what: str) -> None:
     plan = planner.solve(inputs, state)
     assert planner.shifted == 0
     assert plan.stats.backend == "highs"
+
+
+def test_a_stuck_kept_model_is_dropped_and_the_quarter_solved_cold() -> None:
+    """A kept HiGHS model that stops returning optima must not fail every later quarter."""
+    site = case_a_site(DEFAULT_START)
+    state = case_state(site)
+    planner = Planner(site, reuse=None)
+    planner.solve(receding_inputs(DEFAULT_START, 96, 0), state)
+    stuck = planner._backend
+    assert isinstance(stuck, HighsBackend)
+    stuck._h.setOptionValue("time_limit", 0.0)  # the kept model now ends every run unsolved
+    plan = planner.solve(receding_inputs(DEFAULT_START, 95, 1), state)
+    assert planner.cold_retries == 1
+    assert planner._backend is not stuck
+    assert plan.stats.status == "Optimal"
+    exact = Planner(site, reuse=None, fixed_horizon=False).solve(
+        receding_inputs(DEFAULT_START, 95, 1), state
+    )
+    assert plan.costs.total == pytest.approx(exact.costs.total, rel=1e-4)
