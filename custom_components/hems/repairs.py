@@ -14,7 +14,15 @@ from typing import Any
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult
+
+try:  # newer HA: repairs flows have their own result type (with a next_flow field)
+    from homeassistant.components.repairs import (  # type: ignore[attr-defined,unused-ignore]
+        RepairsFlowResult as FlowResult,
+    )
+except ImportError:  # HA 2025.4
+    from homeassistant.data_entry_flow import (  # type: ignore[assignment,unused-ignore]
+        FlowResult,
+    )
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 from homeassistant.util import dt as dt_util
