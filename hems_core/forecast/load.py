@@ -217,18 +217,28 @@ def _weighted_quantiles(values: FloatArray, weights: FloatArray) -> FloatArray:
     is NaN.
     """
     finite = np.isfinite(values)
-    w = np.where(finite, weights, 0.0)
-    v = np.where(finite, values, np.inf)
-    order = np.argsort(v, axis=0, kind="stable")
-    v = np.take_along_axis(v, order, axis=0)
-    w = np.take_along_axis(w, order, axis=0)
-    cum = np.cumsum(w, axis=0)
-    total = cum[-1]
-    out = np.full((len(QUANTILES), values.shape[1]), np.nan)
+    return _column_quantiles(
+        np.where(finite, values, np.inf).T.copy(), np.where(finite, weights, 0.0).T.copy()
+    )
+
+
+def _column_quantiles(v: FloatArray, w: FloatArray) -> FloatArray:
+    """:func:`_weighted_quantiles` on columns × samples (C-contiguous), ``v`` inf where missing.
+
+    Each column's samples are contiguous so the sort runs in cache (the backtest calls this a
+    few times an hour of a simulated year). The order among equal values does not matter: ties
+    share the value picked, so the plain (unstable) sort gives the same quantiles.
+    """
+    order = np.argsort(v, axis=1)
+    v = np.take_along_axis(v, order, axis=1)
+    w = np.take_along_axis(w, order, axis=1)
+    cum = np.cumsum(w, axis=1)
+    total = cum[:, -1]
+    out = np.full((len(QUANTILES), v.shape[0]), np.nan)
     for qi, q in enumerate(QUANTILES):
         # The first index reaching q has positive weight: cum only grows where w > 0.
-        idx = np.argmax(cum >= q * total * (1.0 - 1e-12), axis=0)
-        picked = np.take_along_axis(v, idx[None, :], axis=0)[0]
+        idx = np.argmax(cum >= (q * total * (1.0 - 1e-12))[:, None], axis=1)
+        picked = np.take_along_axis(v, idx[:, None], axis=1)[:, 0]
         out[qi] = np.where(total > 0, picked, np.nan)
     return out
 
@@ -255,24 +265,24 @@ def _day_profile(
     row_w = np.power(0.5, age / cfg.half_life_days) * _similarity(
         hist.daytype[rows - hist.first_day], target_type, cfg
     )
+    # Samples: every (row, neighbour offset) pair, laid out quarters × samples for the sort.
     k = cfg.neighbour_quarters
-    stacks_v = []
-    stacks_w = []
-    for off in range(-k, k + 1):
-        shifted = np.full_like(vals, np.nan)
+    n = vals.shape[0]
+    vt = vals.T
+    sv = np.full((QUARTERS_PER_DAY, (2 * k + 1) * n), np.inf)
+    sw = np.empty((2 * k + 1) * n)
+    for j, off in enumerate(range(-k, k + 1)):
+        block = sv[:, j * n : (j + 1) * n]
         if off < 0:
-            shifted[:, -off:] = vals[:, :off]
+            block[-off:] = vt[:off]
         elif off > 0:
-            shifted[:, :-off] = vals[:, off:]
+            block[:-off] = vt[off:]
         else:
-            shifted = vals
-        stacks_v.append(shifted)
-        stacks_w.append(
-            np.broadcast_to((row_w * cfg.neighbour_weight ** abs(off))[:, None], vals.shape)
-        )
-    sv = np.concatenate(stacks_v, axis=0)
-    sw = np.concatenate(stacks_w, axis=0)
-    q = _weighted_quantiles(sv, sw)
+            block[:] = vt
+        sw[j * n : (j + 1) * n] = row_w * cfg.neighbour_weight ** abs(off)
+    finite = np.isfinite(sv)
+    sv[~finite] = np.inf
+    q = _column_quantiles(sv, np.where(finite, sw[None, :], 0.0))
     hdd = np.array([np.nan])
     if hist.day_temp is not None:
         t = hist.day_temp[rows - hist.first_day]
