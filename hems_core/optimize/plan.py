@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .inputs import FloatArray, Inputs
+from .inputs import FloatArray, Inputs, quantile_linear
 from .problem import (
     OVER_LIMIT_EUR_PER_KWH,
     SHORTFALL_EUR_PER_KWH,
@@ -27,8 +28,42 @@ def _t(values: NDArray[np.floating[Any]]) -> tuple[float, ...]:
     return tuple(cast(list[float], np.round(values, 6).tolist()))
 
 
+class _Deferred:
+    """Fields computed on first read (a backtest reads few of a plan's series, never reasons).
+
+    :func:`build_plan` makes plans with :meth:`_deferred`: the listed fields are absent from
+    the instance until read, then computed once by their zero-argument function and stored,
+    so they look and compare exactly like eager fields (``asdict``, ``==``, pickling all
+    read them through attribute access).
+    """
+
+    @classmethod
+    def _deferred(cls, eager: dict[str, Any], lazy: dict[str, Callable[[], Any]]) -> Any:
+        obj = object.__new__(cls)
+        for k, v in eager.items():
+            object.__setattr__(obj, k, v)
+        object.__setattr__(obj, "_lazy", lazy)
+        return obj
+
+    if not TYPE_CHECKING:  # keep attribute typos visible to mypy
+
+        def __getattr__(self, name: str) -> Any:
+            lazy = self.__dict__.get("_lazy")
+            if lazy is None or name not in lazy:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            value = lazy.pop(name)()
+            object.__setattr__(self, name, value)
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Every field computed (closures do not pickle)."""
+        for name in list(self.__dict__.get("_lazy", {})):
+            getattr(self, name)
+        return {k: v for k, v in self.__dict__.items() if k != "_lazy"}
+
+
 @dataclass(frozen=True)
-class AssetPlan:
+class AssetPlan(_Deferred):
     """Per-step plan of one storage asset. ``power_kw`` > 0 charges, < 0 discharges."""
 
     name: str
@@ -81,7 +116,7 @@ class SolverStats:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(_Deferred):
     """Per-step setpoints, energies, grid exchange, cost split, reasons and solver stats.
 
     Step ``k`` runs from ``step_start[k]`` for ``dt_h[k]`` hours (step 0 may be a partial
@@ -114,6 +149,15 @@ class Plan:
                 return a
         raise KeyError(name)
 
+    @property
+    def step_start_s(self) -> tuple[int, ...]:
+        """``step_start`` as UTC epoch seconds (no ISO parsing for the control loop)."""
+        got: tuple[int, ...] | None = self.__dict__.get("_starts_s")
+        if got is None:
+            got = tuple(int(datetime.fromisoformat(t).timestamp()) for t in self.step_start)
+            object.__setattr__(self, "_starts_s", got)
+        return got
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dictionary (lists, floats, strings)."""
         return asdict(self)
@@ -139,7 +183,7 @@ def _reasons(
     """
     n = inputs.steps
     p = inputs.import_price
-    lo_q, hi_q = np.quantile(p, [0.25, 0.75])
+    lo_q, hi_q = quantile_linear(p, 0.25), quantile_linear(p, 0.75)
     out: list[list[str]] = [[] for _ in range(n)]
     acting = np.zeros(n, dtype=bool)
     charging_any = np.zeros(n, dtype=bool)
@@ -209,17 +253,37 @@ def _iso(t: int) -> str:
     return got
 
 
+def _lazy_t(values: NDArray[np.floating[Any]]) -> Callable[[], tuple[float, ...]]:
+    """A deferred :func:`_t` of ``values`` (which nothing may change afterwards)."""
+    return lambda: _t(values)
+
+
+def _starts(edges: NDArray[np.int64]) -> Callable[[], tuple[str, ...]]:
+    return lambda: tuple(_iso(t) for t in _ints(edges))
+
+
 def build_plan(
-    structure: Structure, inputs: Inputs, nums: Numbers, x: FloatArray, stats: SolverStats
+    structure: Structure,
+    inputs: Inputs,
+    nums: Numbers,
+    x: FloatArray,
+    stats: SolverStats,
+    *,
+    lazy: bool = True,
 ) -> Plan:
     """Turn a solution vector into a :class:`Plan` with its cost split and reasons.
 
     ``inputs`` may be shorter than the structure (padded, see ``Structure.pads``): the plan
     then has ``inputs.steps`` steps; the padding holds no flows and costs nothing.
+
+    ``lazy`` (default): the per-step series, ``step_start`` and ``reasons`` are computed on
+    first read (see :class:`_Deferred`); the cost split and stats at once. The values are
+    the same either way (tested); a backtest reads a handful of series and no reasons.
     """
     s = structure
     m = inputs.steps
-    dt = nums.dt[:m]
+    x = x.copy()  # the deferred fields read it later: the caller may reuse its array
+    dt = nums.dt[:m].copy()
 
     def ser(sl: slice) -> FloatArray:
         """The real steps of a per-step block."""
@@ -252,19 +316,20 @@ def build_plan(
         # q at the last energy carries -terminal value plus any other term on e (none); the
         # padding, if any, holds the last real energy.
         term += float(nums.q[st.e.stop - 1] * x[st.e.stop - 1]) if st.e.stop - 1 >= 0 else 0.0
-        assets.append(
-            AssetPlan(
-                name=st.name,
-                kind=st.kind,
-                power_kw=_t(pw),
-                charge_kwh=_t(ch),
-                discharge_kwh=_t(dis),
-                energy_kwh=_t(e),
-                soc=_t(e / st.capacity),
-                available=tuple(bool(a > 0) for a in nums.available[st.name][:m]),
-                shortfall_kwh=_t(sf),
-            )
-        )
+        a_eager: dict[str, Any] = {
+            "name": st.name,
+            "kind": st.kind,
+            "available": tuple(cast(list[bool], (nums.available[st.name][:m] > 0).tolist())),
+        }
+        a_lazy = {
+            "power_kw": _lazy_t(pw),
+            "charge_kwh": _lazy_t(ch),
+            "discharge_kwh": _lazy_t(dis),
+            "energy_kwh": _lazy_t(e),
+            "soc": _lazy_t(e / st.capacity),
+            "shortfall_kwh": _lazy_t(sf),
+        }
+        assets.append(_make(AssetPlan, a_eager, a_lazy, lazy))
     energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
     short += float(np.dot(nums.q[s.cur][:m], cur))  # forced curtailment of non-curtailable PV
     over_limit = OVER_LIMIT_EUR_PER_KWH * float(np.sum(over))
@@ -296,24 +361,46 @@ def build_plan(
         terminal_value=term,
         total=total,
     )
-    targets = {k: v[:m] for k, v in nums.targets.items()}
-    reasons = _reasons(inputs, imp / dt, exp_ / dt, cur / dt, powers, peak_at, targets, over / dt)
-    starts = tuple(_iso(t) for t in _ints(nums.edges[:m]))
-    return Plan(
-        start=starts[0],
-        step_start=starts,
-        dt_h=_t(dt),
-        grid_import_kw=_t(imp / dt),
-        grid_export_kw=_t(exp_ / dt),
-        import_over_limit_kw=_t(over / dt),
-        pv_kw=_t(inputs.pv_kw if site.pv is not None else np.zeros(m)),
-        pv_curtail_kw=_t(cur / dt),
-        load_kw=_t(inputs.load_kw),
-        import_price=_t(inputs.import_price),
-        export_price=_t(inputs.export_price),
-        assets=tuple(assets),
-        month_peak_kw=month_peak,
-        costs=costs,
-        reasons=reasons,
-        stats=stats,
-    )
+    targets = {k: v[:m].copy() for k, v in nums.targets.items()}
+    imp_kw, exp_kw, cur_kw, over_kw = imp / dt, exp_ / dt, cur / dt, over / dt
+    edges = nums.edges[:m].copy()
+    eager: dict[str, Any] = {
+        "start": _iso(int(edges[0])),
+        "assets": tuple(assets),
+        "month_peak_kw": month_peak,
+        "costs": costs,
+        "stats": stats,
+        "_starts_s": tuple(_ints(edges)),
+    }
+    deferred: dict[str, Callable[[], Any]] = {
+        "step_start": _starts(edges),
+        "dt_h": _lazy_t(dt),
+        "grid_import_kw": _lazy_t(imp_kw),
+        "grid_export_kw": _lazy_t(exp_kw),
+        "import_over_limit_kw": _lazy_t(over_kw),
+        "pv_kw": _lazy_t(inputs.pv_kw if site.pv is not None else np.zeros(m)),
+        "pv_curtail_kw": _lazy_t(cur_kw),
+        "load_kw": _lazy_t(inputs.load_kw),
+        "import_price": _lazy_t(inputs.import_price),
+        "export_price": _lazy_t(inputs.export_price),
+        "reasons": lambda: _reasons(
+            inputs, imp_kw, exp_kw, cur_kw, powers, peak_at, targets, over_kw
+        ),
+    }
+    plan: Plan = _make(Plan, eager, deferred, lazy)
+    return plan
+
+
+def _make(
+    cls: type[Any], eager: dict[str, Any], lazy: dict[str, Callable[[], Any]], deferred: bool
+) -> Any:
+    """``cls`` with ``lazy`` fields deferred, or built at once (same values)."""
+    if deferred:
+        return cls._deferred(eager, lazy)
+    fields = {k: v for k, v in eager.items() if not k.startswith("_")}
+    fields.update({k: f() for k, f in lazy.items()})
+    obj = cls(**fields)
+    for k, v in eager.items():
+        if k.startswith("_"):
+            object.__setattr__(obj, k, v)
+    return obj

@@ -1,0 +1,111 @@
+"""Deferred Plan fields and the cached terminal value: the same values as eager ones.
+
+``build_plan`` defers the per-step series, ``step_start`` and ``reasons`` until first read
+(a backtest reads few of them); these tests build the same solved plan both ways and
+compare every field, and show the deferred plan does not depend on the solution array the
+caller keeps using.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from dataclasses import asdict, fields
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from hems_core.optimize import Inputs
+from hems_core.optimize.backends import make_backend
+from hems_core.optimize.inputs import FloatArray, quantile_linear
+from hems_core.optimize.plan import AssetPlan, Plan, SolverStats, build_plan
+from hems_core.optimize.problem import Numbers, Structure
+from hems_core.scenario import (
+    DEFAULT_START,
+    case_a_site,
+    case_state,
+    profile_inputs,
+)
+
+STATS = SolverStats(
+    backend="highs", status="Optimal", iterations=1, solve_time_s=0.0, build_time_s=0.0,
+    objective=0.0, relaxed_objective=0.0, warm_started=False, milp_used=False,
+    fallback_from=None, variables=1, constraints=1,
+)  # fmt: skip
+
+
+def _solved(steps: int, pad_to: int | None = None) -> tuple[Structure, Inputs, Numbers, FloatArray]:
+    site = case_a_site(DEFAULT_START)
+    inputs = profile_inputs(DEFAULT_START, steps, 0)
+    s = Structure(site, pad_to or steps)
+    nums = s.numbers(site, inputs, case_state(site))
+    res = make_backend("highs", s).solve(nums, None)
+    assert res.ok
+    return s, inputs, nums, res.x
+
+
+@pytest.mark.parametrize(("steps", "pad_to"), [(96, None), (40, 96)])
+def test_deferred_plan_equals_the_eager_one_field_by_field(steps: int, pad_to: int | None) -> None:
+    s, inputs, nums, x = _solved(steps, pad_to)
+    lazy = build_plan(s, inputs, nums, x, STATS)
+    eager = build_plan(s, inputs, nums, x, STATS, lazy=False)
+    assert "reasons" not in lazy.__dict__  # not computed until read
+    assert "power_kw" not in lazy.assets[0].__dict__
+    x[:] = 1e6  # the caller reuses its array: the deferred plan must not see it
+    for f in fields(Plan):
+        assert getattr(lazy, f.name) == getattr(eager, f.name), f.name
+    for a, b in zip(lazy.assets, eager.assets, strict=True):
+        for f in fields(AssetPlan):
+            assert getattr(a, f.name) == getattr(b, f.name), f.name
+    assert any(r != "hold" for r in eager.reasons)  # the comparison covers real reasons
+    assert isinstance(lazy.reasons, tuple) and isinstance(lazy.grid_import_kw, tuple)
+    assert lazy == eager
+    assert lazy.to_json() == eager.to_json()
+    assert lazy.step_start_s == tuple(
+        int(datetime.fromisoformat(t).timestamp()) for t in eager.step_start
+    )
+    assert eager.step_start_s == lazy.step_start_s
+
+
+def test_a_deferred_plan_pickles_and_copies_with_every_field() -> None:
+    s, inputs, nums, x = _solved(48)
+    lazy = build_plan(s, inputs, nums, x, STATS)
+    eager = build_plan(s, inputs, nums, x, STATS, lazy=False)
+    for other in (pickle.loads(pickle.dumps(lazy)), copy.deepcopy(lazy), copy.copy(lazy)):
+        assert other == eager
+        assert asdict(other) == asdict(eager)
+
+
+def test_an_unknown_attribute_is_still_an_error() -> None:
+    s, inputs, nums, x = _solved(8)
+    plan = build_plan(s, inputs, nums, x, STATS)
+    with pytest.raises(AttributeError):
+        getattr(plan, "reason")  # noqa: B009
+
+
+def test_quantile_is_numpys_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 4, 5, 95, 96, 191, 192, 288):
+        for scale in (1e-3, 1.0, 1e3):
+            a = rng.normal(0.2, 0.1, n) * scale
+            for arr in (a, np.round(a, 3), np.full(n, 0.1)):
+                for q in (0.0, 0.1, 0.25, 0.5, 0.75, 1.0):
+                    assert quantile_linear(arr, q) == float(np.quantile(arr, q))
+
+
+def test_terminal_value_is_computed_once_and_is_the_lower_quartile() -> None:
+    inputs = profile_inputs(DEFAULT_START, 96, 0)
+    want = max(0.0, float(np.quantile(inputs.import_price, 0.25)))
+    assert inputs.terminal_value() == want
+    assert inputs.__dict__["_tval"] == want
+    assert inputs.terminal_value() == want
+    fixed = Inputs(
+        start=inputs.start,
+        import_price=inputs.import_price,
+        export_price=inputs.export_price,
+        load_kw=inputs.load_kw,
+        pv_kw=inputs.pv_kw,
+        terminal_value_eur_per_kwh=0.07,
+    )
+    assert fixed.terminal_value() == 0.07
