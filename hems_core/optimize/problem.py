@@ -296,6 +296,9 @@ class Structure:
             np.ones(n) if quarters is None else np.asarray(quarters, dtype=np.float64)
         )
         self.key = structure_key(site, steps, quarters)
+        #: The last site :meth:`numbers` found to match ``key`` (sites are frozen: a site
+        #: checked once need not be rebuilt without its trips and compared again).
+        self._site_ok: Site | None = site
         v, r, a = _Alloc(), _Alloc(), _Coo()
         # (variables, P_ii, nominal range kWh), per step or scalar
         pdiag: list[tuple[slice, float | FloatArray, float | FloatArray]] = []
@@ -444,8 +447,10 @@ class Structure:
         m = inputs.steps  # real steps; the rest (if any) is inert padding
         if m != n and not (m < n and self.pads):
             raise InputError(f"inputs have {inputs.steps} steps, structure expects {n}")
-        if structure_key(site, n, self.quarters) != self.key:
-            raise InputError("site configuration differs from the assembled structure")
+        if site is not self._site_ok:
+            if structure_key(site, n, self.quarters) != self.key:
+                raise InputError("site configuration differs from the assembled structure")
+            self._site_ok = site
         if self.quarters is None:
             edges_m, dt_m = step_edges(inputs.start, m)
         else:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import copy
 import pickle
-from dataclasses import asdict, fields
-from datetime import datetime
+from dataclasses import asdict, fields, replace
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from hems_core.optimize import Inputs
 from hems_core.optimize.backends import make_backend
-from hems_core.optimize.inputs import FloatArray, quantile_linear
-from hems_core.optimize.plan import AssetPlan, Plan, SolverStats, build_plan
+from hems_core.optimize.inputs import FloatArray, InputError, quantile_linear
+from hems_core.optimize.plan import AssetPlan, Plan, SolverStats, _starts, build_plan
 from hems_core.optimize.problem import Numbers, Structure
 from hems_core.scenario import (
     DEFAULT_START,
@@ -109,3 +109,27 @@ def test_terminal_value_is_computed_once_and_is_the_lower_quartile() -> None:
         terminal_value_eur_per_kwh=0.07,
     )
     assert fixed.terminal_value() == 0.07
+
+
+def test_step_starts_are_the_datetime_iso_strings() -> None:
+    """The vectorised ISO strings equal ``datetime.isoformat`` (UTC, whole seconds)."""
+    rng = np.random.default_rng(3)
+    edges = np.sort(rng.integers(0, 4_102_444_800, 500)).astype(np.int64)
+    edges[:3] = (0, 1_735_689_600, 1_735_689_601)
+    got = _starts(edges)()
+    assert got == tuple(datetime.fromtimestamp(int(t), UTC).isoformat() for t in edges)
+
+
+def test_numbers_checks_each_new_site_once_and_still_rejects_another_layout() -> None:
+    """The structure remembers the last site that matched; a new site object is checked."""
+    site = case_a_site(DEFAULT_START)
+    inputs = profile_inputs(DEFAULT_START, 8, 0)
+    s = Structure(site, 8)
+    s.numbers(site, inputs, case_state(site))
+    ev = site.evs[0]
+    same_layout = replace(site, evs=(replace(ev, trips=ev.trips[1:]),))
+    s.numbers(same_layout, inputs, case_state(site))  # trips are data, not structure
+    other = replace(site, evs=(replace(ev, capacity_kwh=ev.capacity_kwh + 1.0),))
+    for _ in range(2):
+        with pytest.raises(InputError, match="differs from the assembled structure"):
+            s.numbers(other, inputs, case_state(site))
