@@ -26,7 +26,7 @@ shifted in time for a warm start (:meth:`Structure.shift`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -186,7 +186,10 @@ class Csc:
 
     def dot(self, x: FloatArray) -> FloatArray:
         """``A @ x`` (numpy only)."""
-        cols = np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))
+        cols: IntArray | None = self.__dict__.get("_cols")
+        if cols is None:  # column of every entry, kept: the matrix does not change
+            cols = np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))
+            object.__setattr__(self, "_cols", cols)
         out: FloatArray = np.bincount(
             self.indices, weights=self.data * x[cols], minlength=self.shape[0]
         ).astype(np.float64)
@@ -257,6 +260,35 @@ def _without_trips(ev: Ev) -> Ev:
     return replace(ev, trips=())
 
 
+_SITE_FIELDS = tuple(f.name for f in fields(Site) if f.compare and f.name != "evs")
+_EV_FIELDS = tuple(f.name for f in fields(Ev) if f.compare and f.name != "trips")
+
+
+def _same_fields(a: object, b: object, names: tuple[str, ...]) -> bool:
+    for name in names:
+        u, v = getattr(a, name), getattr(b, name)
+        if u is not v and u != v:
+            return False
+    return True
+
+
+def same_layout(a: Site, b: Site) -> bool:
+    """Whether ``a`` and ``b`` give the same :func:`structure_key` (trips aside), compared
+    field by field: building the key copies the site (and validates it again), which cost
+    ~40 us per plan in a backtest where the control loop hands a new site object each time.
+    A False may still be an equal key (the caller then builds both keys)."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or len(a.evs) != len(b.evs):
+        return False
+    if not _same_fields(a, b, _SITE_FIELDS):
+        return False
+    return all(
+        type(u) is type(v) and _same_fields(u, v, _EV_FIELDS)
+        for u, v in zip(a.evs, b.evs, strict=True)
+    )
+
+
 def structure_key(
     site: Site, steps: int, quarters: tuple[int, ...] | None = None
 ) -> tuple[object, ...]:
@@ -296,8 +328,8 @@ class Structure:
             np.ones(n) if quarters is None else np.asarray(quarters, dtype=np.float64)
         )
         self.key = structure_key(site, steps, quarters)
-        #: The last site :meth:`numbers` found to match ``key`` (sites are frozen: a site
-        #: checked once need not be rebuilt without its trips and compared again).
+        #: The last site :meth:`numbers` found to match ``key``: the next one is compared
+        #: with it field by field (:func:`same_layout`) before a key is built.
         self._site_ok: Site | None = site
         v, r, a = _Alloc(), _Alloc(), _Coo()
         # (variables, P_ii, nominal range kWh), per step or scalar
@@ -447,10 +479,10 @@ class Structure:
         m = inputs.steps  # real steps; the rest (if any) is inert padding
         if m != n and not (m < n and self.pads):
             raise InputError(f"inputs have {inputs.steps} steps, structure expects {n}")
-        if site is not self._site_ok:
-            if structure_key(site, n, self.quarters) != self.key:
-                raise InputError("site configuration differs from the assembled structure")
-            self._site_ok = site
+        known = self._site_ok is not None and same_layout(site, self._site_ok)
+        if not known and structure_key(site, n, self.quarters) != self.key:
+            raise InputError("site configuration differs from the assembled structure")
+        self._site_ok = site
         if self.quarters is None:
             edges_m, dt_m = step_edges(inputs.start, m)
         else:

@@ -20,7 +20,7 @@ from hems_core.optimize import Inputs
 from hems_core.optimize.backends import make_backend
 from hems_core.optimize.inputs import FloatArray, InputError, quantile_linear
 from hems_core.optimize.plan import AssetPlan, Plan, SolverStats, _starts, build_plan
-from hems_core.optimize.problem import Numbers, Structure
+from hems_core.optimize.problem import Numbers, Structure, same_layout, structure_key
 from hems_core.scenario import (
     DEFAULT_START,
     case_a_site,
@@ -133,3 +133,38 @@ def test_numbers_checks_each_new_site_once_and_still_rejects_another_layout() ->
     for _ in range(2):
         with pytest.raises(InputError, match="differs from the assembled structure"):
             s.numbers(other, inputs, case_state(site))
+
+
+def test_same_layout_agrees_with_the_structure_key() -> None:
+    site = case_a_site(DEFAULT_START)
+    ev = site.evs[0]
+    assert site.battery is not None
+    variants = {
+        "trips": replace(site, evs=(replace(ev, trips=ev.trips[1:]),)),
+        "copy": replace(site),
+        "ev capacity": replace(site, evs=(replace(ev, capacity_kwh=ev.capacity_kwh + 1),)),
+        "ev power": replace(site, evs=(replace(ev, max_charge_kw=ev.max_charge_kw + 1),)),
+        "grid": replace(
+            site, grid=replace(site.grid, import_limit_kw=site.grid.import_limit_kw + 1)
+        ),
+        "battery": replace(site, battery=replace(site.battery, capacity_kwh=1.0)),
+        "no evs": replace(site, evs=()),
+    }
+    same = {name: same_layout(site, other) for name, other in variants.items()}
+    keys = {
+        name: structure_key(site, 8) == structure_key(other, 8) for name, other in variants.items()
+    }
+    assert same == keys
+    assert same["trips"] and same["copy"] and not same["grid"] and not same["ev capacity"]
+
+
+def test_a_kept_column_index_gives_the_dense_product_for_every_vector() -> None:
+    s = Structure(case_a_site(DEFAULT_START), 8)
+    dense = np.zeros(s.A.shape)
+    for j in range(s.A.shape[1]):
+        lo, hi = s.A.indptr[j], s.A.indptr[j + 1]
+        dense[s.A.indices[lo:hi], j] = s.A.data[lo:hi]
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.normal(size=s.A.shape[1])
+        np.testing.assert_allclose(s.A.dot(x), np.dot(dense, x), rtol=1e-12, atol=1e-12)
