@@ -22,7 +22,7 @@ from .backends import (
 )
 from .inputs import STEP_H, FloatArray, Inputs, State, local_calendar
 from .plan import Plan, SolverStats, build_plan
-from .problem import IntArray, Numbers, Structure, structure_key
+from .problem import IntArray, Numbers, Structure
 from .tiers import DEFAULT_TIERS, Tiers, aggregate
 
 #: A step moving energy both ways by more than this (kWh) triggers the exact MILP fallback
@@ -182,17 +182,17 @@ class Planner:
             and cur.pads
             and quarters is None
             and steps < cur.steps
-            and structure_key(site, cur.steps) == cur.key
+            and cur.fits(site)
         ):
             return cur, time.perf_counter() - t0  # a shorter horizon: padded, same model
-        key = structure_key(site, steps, quarters)
-        if self._structure is None or self._structure.key != key:
+        if cur is None or cur.steps != steps or cur.quarters != quarters or not cur.fits(site):
             self._structure = Structure(site, steps, quarters)
             self.builds += 1
             self._backend = None
             self._fallback = None
             self._prev = None
-        return self._structure, time.perf_counter() - t0
+            cur = self._structure
+        return cur, time.perf_counter() - t0
 
     def _start_from_carry(self, s: Structure, backend: Backend, nums: Numbers) -> None:
         """A fresh HiGHS backend after a grid change starts from the last plan, moved in time."""
