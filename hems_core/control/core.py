@@ -324,7 +324,10 @@ class ControlCore:
         self._released = False
         self._no_forecast_reported = False
         self._request_soc: dict[str, float] = {}
-        self._dep_cache: dict[str, tuple[float, tuple[float, float] | None]] = {}
+        #: Per car: (looked up at, schedule, its version, next departure), see _next_departure.
+        self._dep_cache: dict[
+            str, tuple[float, DepartureSchedule, int, tuple[float, float] | None]
+        ] = {}
         self._soc_known: dict[str, bool] = {}
         self._soc_at_unplug: dict[str, float | None] = {}
         self._base_site = site
@@ -1233,18 +1236,30 @@ class ControlCore:
         return out
 
     def _next_departure(self, name: str, t_s: float) -> tuple[float, float] | None:
-        """The next departure (epoch s, target), looked up at most once a minute per car."""
+        """The next departure (epoch s, target), looked up again only when it may have moved.
+
+        The first departure after ``t0`` stays the first after any ``t`` in ``[t0, it)`` while
+        the schedule is unchanged (its :attr:`~DepartureSchedule.version`); "none within two
+        weeks" is kept for a minute (the fortnight moves on).
+        """
         sched = self.departures.get(name)
         if sched is None:
             return None
         cached = self._dep_cache.get(name)
-        if cached is not None and t_s - cached[0] < 60.0:
-            dep = cached[1]
-            if dep is None or dep[0] > t_s:
+        if (
+            cached is not None
+            and cached[1] is sched
+            and cached[2] == sched.version
+            and t_s >= cached[0]
+        ):
+            dep = cached[3]
+            if dep is None and t_s - cached[0] < 60.0:
+                return dep
+            if dep is not None and dep[0] > t_s:
                 return dep
         nxt = sched.next_departure(_utc(t_s))
         dep = None if nxt is None else (nxt[0].timestamp(), nxt[1])
-        self._dep_cache[name] = (t_s, dep)
+        self._dep_cache[name] = (t_s, sched, sched.version, dep)
         return dep
 
     # -- commands ----------------------------------------------------------------------------

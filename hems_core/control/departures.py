@@ -90,6 +90,10 @@ class DepartureSchedule:
         min_observations: int = 3,
         snapshot: dict[str, Any] | None = None,
     ) -> None:
+        #: Bumped by every change that can move a departure; :attr:`version` for callers' caches.
+        self._version = 0
+        #: :meth:`departure_on` per local date, valid for ``_version`` (cleared on change).
+        self._days: dict[date, tuple[datetime, float] | None] = {}
         try:
             self._tz = ZoneInfo(tz)
         except (ValueError, KeyError, OSError) as exc:
@@ -130,6 +134,16 @@ class DepartureSchedule:
         if snapshot is not None:
             self._load(snapshot)
 
+    @property
+    def version(self) -> int:
+        """A counter that changes whenever a departure may have changed (for callers' caches)."""
+        return self._version
+
+    def _changed(self) -> None:
+        """Every setting, one-off, learnt observation and restore goes through here."""
+        self._version += 1
+        self._days.clear()
+
     # -- settings --------------------------------------------------------------------------------
 
     def set_weekly(self, weekday: int, at: time | None, target_soc: float = 0.8) -> None:
@@ -137,10 +151,12 @@ class DepartureSchedule:
         wd = _check_weekday("weekday", weekday)
         if at is None:
             self._weekly.pop(wd, None)
+            self._changed()
             return
         t = _check_time(f"weekly[{wd}] time", at)
         soc = check_fraction(f"weekly[{wd}] target_soc", target_soc, DepartureError)
         self._weekly[wd] = (t, soc)
+        self._changed()
 
     @property
     def default_target(self) -> float:
@@ -154,6 +170,7 @@ class DepartureSchedule:
         soc = check_fraction("target_soc", target_soc, DepartureError)
         self._learnt_target = soc
         self._weekly = {wd: (at, soc) for wd, (at, _) in self._weekly.items()}
+        self._changed()
 
     def set_once(
         self,
@@ -182,10 +199,12 @@ class DepartureSchedule:
         if target_soc is not None:
             target_soc = check_fraction("set_once: target_soc", target_soc, DepartureError)
         self._once[day] = (at, target_soc)
+        self._changed()
 
     def clear_once(self, day: date) -> None:
         """Forget a one-off change."""
         self._once.pop(day, None)
+        self._changed()
 
     # -- learning --------------------------------------------------------------------------------
 
@@ -193,6 +212,7 @@ class DepartureSchedule:
         """The car left (or was unplugged) at ``when``: one observation of that weekday's habit."""
         local = check_aware("observe_unplug: when", when, DepartureError).astimezone(self._tz)
         self._last_unplug = when.astimezone(UTC)
+        self._changed()
         if self._dep_day == local.date():
             self._dep_counted = False
             return  # a second trip that day: the habit is the first departure
@@ -218,6 +238,7 @@ class DepartureSchedule:
             self._dep[wd].pop()
             self._dep_day = None
             self._dep_counted = False
+            self._changed()
         if not _MIN_ABSENCE <= away <= _MAX_ABSENCE:
             return
         self._away[wd].append(away.total_seconds())
@@ -251,7 +272,22 @@ class DepartureSchedule:
     # -- queries ---------------------------------------------------------------------------------
 
     def departure_on(self, day: date) -> tuple[datetime, float] | None:
-        """The departure (UTC instant, target SoC) on a local date, or ``None``."""
+        """The departure (UTC instant, target SoC) on a local date, or ``None``.
+
+        Memoised per date until the next change (:meth:`_changed`): the fast loop asks for the
+        same fortnight of dates many times a minute.
+        """
+        try:
+            return self._days[day]
+        except KeyError:
+            pass
+        dep = self._departure_on(day)
+        if len(self._days) > 64:
+            self._days.clear()
+        self._days[day] = dep
+        return dep
+
+    def _departure_on(self, day: date) -> tuple[datetime, float] | None:
         wd = day.weekday()
         weekly = self._weekly.get(wd)
         target = weekly[1] if weekly else self._learnt_target
@@ -288,18 +324,30 @@ class DepartureSchedule:
 
     def next_departure(self, now: datetime) -> tuple[datetime, float] | None:
         """The first departure after ``now`` within two weeks, as (UTC instant, target SoC)."""
-        deps = self.departures(now, now + timedelta(days=14))
-        return deps[0] if deps else None
+        now = check_aware("now", now, DepartureError)
+        until = now + timedelta(days=14)
+        day = now.astimezone(self._tz).date()
+        last = until.astimezone(self._tz).date()
+        while day <= last:  # the first of :meth:`departures`, without building the rest
+            dep = self.departure_on(day)
+            if dep is not None and now < dep[0] < until:
+                return dep
+            day += timedelta(days=1)
+        return None
 
     def prune(self, now: datetime) -> None:
         """Forget one-off changes whose date has passed (a skipped day once it is over)."""
         today = check_aware("now", now, DepartureError).astimezone(self._tz).date()
-        for day in [d for d in self._once if d < today]:
+        gone = [d for d in self._once if d < today]
+        for day in gone:
             del self._once[day]
         for day in [d for d, (at, _) in self._once.items() if d == today and at is not None]:
             dep = self.departure_on(day)
             if dep is not None and dep[0] <= now:
                 del self._once[day]
+                gone.append(day)
+        if gone:
+            self._changed()
 
     def trips(
         self,
@@ -420,3 +468,4 @@ class DepartureSchedule:
                 q.extend(values)
         self._last_unplug = None if last is None else last.astimezone(UTC)
         self._dep_day, self._dep_counted = dep_day, dep_counted
+        self._changed()

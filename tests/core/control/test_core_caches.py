@@ -1,0 +1,116 @@
+"""The core's speed caches never serve a stale answer (issue 19).
+
+Every cache here is checked against a change that must be seen at once: a departure schedule
+changed mid-day straight on the schedule object (no core call to clear anything), a learnt
+habit, a schedule object swapped for another, and a plan spanning a month boundary.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hems_core.control.core import ControlCore
+from hems_core.control.departures import DepartureSchedule
+from hems_core.control.settings import ControlSettings, StorageSettings
+from hems_core.control.types import MeterObs, Observation, StorageObs
+from hems_core.model import Ev, Grid, Site
+
+BXL = ZoneInfo("Europe/Brussels")
+# Tuesday 13 January 2026, 09:00 local
+T0 = datetime(2026, 1, 13, 9, 0, tzinfo=BXL)
+DAILY = {d: (time(17, 0), 0.8) for d in range(7)}
+
+
+def make_core(sched: DepartureSchedule) -> ControlCore:
+    s = Site(grid=Grid(17.0, 10.0), evs=(Ev("car", 60.0, 7.4, 7.4, min_soc=0.2),))
+    cfg = ControlSettings(storage={"car": StorageSettings(min_active_w=0.0)})
+    return ControlCore(s, cfg, departures={"car": sched}, tz="Europe/Brussels")
+
+
+def obs(at: datetime, soc: float = 0.5) -> Observation:
+    return Observation(MeterObs(at, 500.0, stamp=at), {"car": StorageObs(at, True, 0.0, soc, True)})
+
+
+def departure_at(core: ControlCore, at: datetime) -> datetime:
+    view = core.departure_views(at.timestamp())["car"]
+    return view.at
+
+
+def test_a_schedule_changed_on_the_object_mid_day_is_seen_at_once() -> None:
+    sched = DepartureSchedule(DAILY, "Europe/Brussels")
+    core = make_core(sched)
+    core.observe(T0, obs(T0))
+    assert departure_at(core, T0) == datetime(2026, 1, 13, 17, 0, tzinfo=BXL)
+    t1 = T0 + timedelta(seconds=5)  # well within the old one-minute window
+    core.observe(t1, obs(t1))
+    sched.set_once(date(2026, 1, 13), time(12, 0))  # straight on the schedule: no core call
+    assert departure_at(core, t1) == datetime(2026, 1, 13, 12, 0, tzinfo=BXL)
+    sched.set_weekly(1, time(10, 0), 0.9)  # Tuesday's default moves; the one-off still wins
+    sched.clear_once(date(2026, 1, 13))
+    assert departure_at(core, t1 + timedelta(seconds=1)) == datetime(2026, 1, 13, 10, 0, tzinfo=BXL)
+    sched.set_default_target(0.6)
+    assert core.departure_views(t1.timestamp() + 2)["car"].target_soc == 0.6
+
+
+def test_a_replaced_schedule_object_is_seen_at_once() -> None:
+    core = make_core(DepartureSchedule(DAILY, "Europe/Brussels"))
+    core.observe(T0, obs(T0))
+    assert departure_at(core, T0) == datetime(2026, 1, 13, 17, 0, tzinfo=BXL)
+    assert core.departures["car"].version == 7  # one per weekday set
+    # a fresh schedule starts at the same version number as the old one did
+    core.departures["car"] = DepartureSchedule(
+        {d: (time(11, 0), 0.8) for d in range(7)}, "Europe/Brussels"
+    )
+    assert core.departures["car"].version == 7
+    assert departure_at(core, T0 + timedelta(seconds=1)) == datetime(2026, 1, 13, 11, 0, tzinfo=BXL)
+
+
+def test_the_next_departure_moves_on_once_it_has_passed() -> None:
+    core = make_core(DepartureSchedule(DAILY, "Europe/Brussels"))
+    core.observe(T0, obs(T0))
+    assert departure_at(core, T0) == datetime(2026, 1, 13, 17, 0, tzinfo=BXL)
+    after = datetime(2026, 1, 13, 17, 0, 1, tzinfo=BXL)
+    assert departure_at(core, after) == datetime(2026, 1, 14, 17, 0, tzinfo=BXL)
+
+
+def test_departure_on_memo_follows_every_change() -> None:
+    sched = DepartureSchedule(tz="Europe/Brussels", min_observations=1, learn_window=1)
+    wed = date(2026, 1, 14)
+    assert sched.departure_on(wed) is None  # memoised "none"
+    v = sched.version
+    sched.observe_unplug(datetime(2026, 1, 7, 8, 15, tzinfo=BXL))  # a Wednesday habit
+    assert sched.version != v
+    got = sched.departure_on(wed)
+    assert got is not None and got[0] == datetime(2026, 1, 14, 8, 15, tzinfo=BXL)
+    # plugged back within 10 minutes: not a departure after all
+    sched.observe_plug(datetime(2026, 1, 7, 8, 20, tzinfo=BXL))
+    assert sched.departure_on(wed) is None
+    sched.set_weekly(2, time(6, 0), 0.7)
+    assert sched.departure_on(wed) == (datetime(2026, 1, 14, 5, 0, tzinfo=UTC), 0.7)
+    sched.set_weekly(2, None)
+    assert sched.departure_on(wed) is None
+    snap = DepartureSchedule(tz="Europe/Brussels")
+    snap.set_once(wed, time(9, 0), 0.5)
+    sched.load_snapshot(snap.snapshot())
+    assert sched.departure_on(wed) == (datetime(2026, 1, 14, 8, 0, tzinfo=UTC), 0.5)
+
+
+def test_prune_drops_a_passed_one_off_from_the_memo() -> None:
+    sched = DepartureSchedule(DAILY, "Europe/Brussels")
+    day = date(2026, 1, 13)
+    sched.set_once(day, time(8, 0))
+    assert sched.departure_on(day) == (datetime(2026, 1, 13, 7, 0, tzinfo=UTC), 0.8)
+    sched.prune(datetime(2026, 1, 13, 8, 30, tzinfo=BXL))  # the one-off has passed
+    assert sched.departure_on(day) == (datetime(2026, 1, 13, 16, 0, tzinfo=UTC), 0.8)
+
+
+@pytest.mark.parametrize("hour", [0, 7, 16, 17, 23])
+def test_next_departure_is_the_first_of_departures(hour: int) -> None:
+    sched = DepartureSchedule({1: (time(17, 0), 0.8), 4: (time(6, 30), 0.9)}, "Europe/Brussels")
+    for day in range(10, 24):
+        now = datetime(2026, 3, day, hour, 0, tzinfo=BXL)  # across the spring DST change
+        deps = sched.departures(now, now + timedelta(days=14))
+        assert sched.next_departure(now) == (deps[0] if deps else None)
