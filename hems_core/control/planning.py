@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ..optimize.inputs import FloatArray, Inputs
-from ..optimize.plan import Plan
+from ..optimize.plan import AssetPlan, Plan
 from ..timegrid import STEP_S, epoch_s, floor_quarter_s
 from .settings import ControlError
 
@@ -94,6 +94,19 @@ class Forecast:
         )
 
 
+def _starts_s(plan: Plan) -> list[float]:
+    """The step starts as epoch seconds: the planner's own integers where it left them
+    (``Plan.step_start_s``; the ISO strings are whole seconds of the same), else parsed."""
+    if "_starts_s" in plan.__dict__:
+        return [float(t) for t in plan.step_start_s]
+    return [datetime.fromisoformat(s).timestamp() for s in plan.step_start]
+
+
+def _month(t_s: float, zone: ZoneInfo) -> int:
+    d = datetime.fromtimestamp(t_s, zone)
+    return d.year * 12 + d.month
+
+
 @dataclass(frozen=True, slots=True)
 class AssetStep:
     """One asset's plan for the step running now."""
@@ -116,6 +129,8 @@ class ActivePlan:
     #: Index into ``plan.month_peak_kw`` per step: the plan holds one budget per calendar month
     #: its horizon touches, not one per step.
     _month_slot: list[int] = field(default_factory=list)
+    #: ``plan.assets`` by name (built on first use; the plan never changes).
+    _assets: dict[str, AssetPlan] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -130,15 +145,21 @@ class ActivePlan:
 
         ``month_tz`` is the capacity tariff's time zone, where its months begin.
         """
-        starts = [datetime.fromisoformat(s).timestamp() for s in plan.step_start]
+        starts = _starts_s(plan)
         if not starts:
             raise ControlError("a plan without steps cannot be applied")
         last = starts[-1] + plan.dt_h[-1] * 3600.0
-        zone = ZoneInfo(month_tz)
-        months = [datetime.fromtimestamp(t, zone) for t in starts]
         top = max(0, len(plan.month_peak_kw) - 1)
-        first = months[0].year * 12 + months[0].month
-        slot = [min(top, max(0, m.year * 12 + m.month - first)) for m in months]
+        n = len(starts)
+        slot = [0] * n
+        if top > 0:
+            zone = ZoneInfo(month_tz)
+            first = _month(starts[0], zone)
+            # The same month at the first and the last step: every slot is 0 (local months only
+            # go back across a fall-back at midnight, and a step in an earlier month clamps to
+            # 0; going forth and back again within one plan would need two such changes).
+            if _month(starts[-1], zone) != first:
+                slot = [min(top, max(0, _month(t, zone) - first)) for t in starts]
         return cls(seq, plan, accepted_at, [*starts, last], dict(soc_now), slot)
 
     @property
@@ -172,11 +193,15 @@ class ActivePlan:
 
     def asset_step(self, name: str, k: int) -> AssetStep | None:
         """The asset's planned power and SoC band for step ``k`` (None if not in the plan)."""
-        for a in self.plan.assets:
-            if a.name == name:
-                start = a.soc[k - 1] if k > 0 else self._soc0.get(name, a.soc[0])
-                return AssetStep(a.power_kw[k] * 1000.0, start, a.soc[k], a.available[k])
-        return None
+        assets = self._assets
+        if not assets:
+            for x in self.plan.assets:
+                assets.setdefault(x.name, x)  # the first of a name, as the plan's lookup
+        a = assets.get(name)
+        if a is None:
+            return None
+        start = a.soc[k - 1] if k > 0 else self._soc0.get(name, a.soc[0])
+        return AssetStep(a.power_kw[k] * 1000.0, start, a.soc[k], a.available[k])
 
     def planned_soc(self, name: str, t_s: float) -> float | None:
         """The plan's SoC for ``name`` at ``t_s``, interpolated within the step."""

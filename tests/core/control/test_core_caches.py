@@ -7,6 +7,7 @@ habit, a schedule object swapped for another, and a plan spanning a month bounda
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ import pytest
 
 from hems_core.control.core import ControlCore
 from hems_core.control.departures import DepartureSchedule
+from hems_core.control.planning import ActivePlan
 from hems_core.control.settings import ControlSettings, StorageSettings
 from hems_core.control.types import MeterObs, Observation, StorageObs
 from hems_core.model import Ev, Grid, Site
@@ -114,3 +116,22 @@ def test_next_departure_is_the_first_of_departures(hour: int) -> None:
         now = datetime(2026, 3, day, hour, 0, tzinfo=BXL)  # across the spring DST change
         deps = sched.departures(now, now + timedelta(days=14))
         assert sched.next_departure(now) == (deps[0] if deps else None)
+
+
+def test_plan_edges_from_the_planners_integers_equal_the_parsed_step_starts() -> None:
+    from tests.core.control.test_core import planned_core
+
+    core, _ = planned_core()
+    ap = core.plan
+    assert ap is not None and "_starts_s" in ap.plan.__dict__
+    parsed = [datetime.fromisoformat(s).timestamp() for s in ap.plan.step_start]
+    assert ap.edges == [*parsed, parsed[-1] + ap.plan.dt_h[-1] * 3600.0]
+    # a plan rebuilt from its fields (no planner integers) is parsed from its strings
+    moved = tuple(
+        (datetime.fromisoformat(s) + timedelta(hours=1)).isoformat() for s in ap.plan.step_start
+    )
+    other = dataclasses.replace(ap.plan, step_start=moved)
+    again = ActivePlan.of(2, other, T0, {})
+    assert again.edges[0] == parsed[0] + 3600.0
+    assert again.asset_step("car", 1) == ap.asset_step("car", 1) is not None
+    assert again.asset_step("bike", 0) is None
