@@ -301,30 +301,68 @@ def build_plan(
 
     over = ser(s.over)
     imp, exp_, cur = ser(s.imp) + over, ser(s.exp), ser(s.cur)
+    q = nums.q.copy()
+    peak_base, month_slot, top_const = (
+        nums.peak_base.copy(),
+        nums.month_slot.copy(),
+        nums.top_const,
+    )
+    site = s.site
+
+    def costs() -> CostSplit:
+        """The cost split of ``x`` (deferred: nothing in the control loop reads it)."""
+        thr = dod = quad = cal = short = term = 0.0
+        for st in s.stores:
+            ch, dis = ser(st.ch), ser(st.dis)
+            w = st.asset.wear
+            thr += w.throughput_eur_per_kwh * float(np.sum(ch + dis))
+            quad += 0.5 * float(np.sum(s.pdiag[st.ch][:m] * ch**2 + s.pdiag[st.dis][:m] * dis**2))
+            if st.seg_out:
+                seg_costs = w.dod_costs(st.capacity)
+                dod += sum(
+                    c * float(np.sum(x[so])) for c, so in zip(seg_costs, st.seg_out, strict=True)
+                )
+            for cs in st.cal:
+                cal += float(np.dot(q[cs], x[cs]))
+            sf = ser(st.short) if st.short is not None else np.zeros(m)
+            short += float(
+                SHORTFALL_EUR_PER_KWH * sf.sum() + SHORTFALL_QUAD_EUR_PER_KWH2 * (sf**2).sum()
+            )
+            # q at the last energy carries -terminal value plus any other term on e (none);
+            # the padding, if any, holds the last real energy.
+            term += float(q[st.e.stop - 1] * x[st.e.stop - 1]) if st.e.stop - 1 >= 0 else 0.0
+        energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
+        short += float(np.dot(q[s.cur][:m], cur))  # forced curtailment of non-curtailable PV
+        over_limit = OVER_LIMIT_EUR_PER_KWH * float(np.sum(over))
+        capacity = 0.0
+        if s.peak is not None and site.peak_tariff is not None:
+            capacity += site.peak_tariff.eur_per_kw_month * float(np.sum(x[s.peak] - peak_base))
+        if s.top is not None:
+            top = s.top
+            capacity += float(np.dot(q[top.t], x[top.t]))
+            capacity += sum(float(np.dot(q[u], x[u])) for u in [*top.u_past, *top.u_day])
+            capacity += top_const
+        total = energy + capacity + thr + dod + quad + cal + short + over_limit + term
+        return CostSplit(
+            energy=energy,
+            capacity=capacity,
+            wear_throughput=thr,
+            wear_dod=dod,
+            wear_quadratic=quad,
+            wear_calendar=cal,
+            shortfall=short,
+            over_limit=over_limit,
+            terminal_value=term,
+            total=total,
+        )
+
     assets: list[AssetPlan] = []
     powers: dict[str, FloatArray] = {}
-    thr = dod = quad = cal = short = term = 0.0
     for st in s.stores:
         ch, dis, e = ser(st.ch), ser(st.dis), ser(st.e)
         pw = (ch - dis) / dt
         powers[st.name] = pw
-        w = st.asset.wear
-        thr += w.throughput_eur_per_kwh * float(np.sum(ch + dis))
-        quad += 0.5 * float(np.sum(s.pdiag[st.ch][:m] * ch**2 + s.pdiag[st.dis][:m] * dis**2))
-        if st.seg_out:
-            seg_costs = w.dod_costs(st.capacity)
-            dod += sum(
-                c * float(np.sum(x[so])) for c, so in zip(seg_costs, st.seg_out, strict=True)
-            )
-        for cs in st.cal:
-            cal += float(np.dot(nums.q[cs], x[cs]))
         sf = ser(st.short) if st.short is not None else np.zeros(m)
-        short += float(
-            SHORTFALL_EUR_PER_KWH * sf.sum() + SHORTFALL_QUAD_EUR_PER_KWH2 * (sf**2).sum()
-        )
-        # q at the last energy carries -terminal value plus any other term on e (none); the
-        # padding, if any, holds the last real energy.
-        term += float(nums.q[st.e.stop - 1] * x[st.e.stop - 1]) if st.e.stop - 1 >= 0 else 0.0
         a_eager: dict[str, Any] = {
             "name": st.name,
             "kind": st.kind,
@@ -339,37 +377,17 @@ def build_plan(
             "shortfall_kwh": _lazy_t(sf),
         }
         assets.append(_make(AssetPlan, a_eager, a_lazy, lazy))
-    energy = float(np.dot(inputs.import_price, imp) - np.dot(inputs.export_price, exp_))
-    short += float(np.dot(nums.q[s.cur][:m], cur))  # forced curtailment of non-curtailable PV
-    over_limit = OVER_LIMIT_EUR_PER_KWH * float(np.sum(over))
-    capacity = 0.0
     month_peak: tuple[float, ...] = ()
-    peak_at: NDArray[np.bool_] = np.zeros(m, dtype=bool)
-    site = s.site
     if s.peak is not None and site.peak_tariff is not None:
-        pk = x[s.peak]
-        capacity += site.peak_tariff.eur_per_kw_month * float(np.sum(pk - nums.peak_base))
-        month_peak = _t(pk)
-        # Import at the month's peak (raised, or still the floor) means the peak is binding.
-        peak_at = imp / dt >= pk[nums.month_slot[:m]] - 0.05
-    if s.top is not None:
-        top = s.top
-        capacity += float(np.dot(nums.q[top.t], x[top.t]))
-        capacity += sum(float(np.dot(nums.q[u], x[u])) for u in [*top.u_past, *top.u_day])
-        capacity += nums.top_const
-    total = energy + capacity + thr + dod + quad + cal + short + over_limit + term
-    costs = CostSplit(
-        energy=energy,
-        capacity=capacity,
-        wear_throughput=thr,
-        wear_dod=dod,
-        wear_quadratic=quad,
-        wear_calendar=cal,
-        shortfall=short,
-        over_limit=over_limit,
-        terminal_value=term,
-        total=total,
-    )
+        month_peak = _t(x[s.peak])
+
+    def peak_at() -> NDArray[np.bool_]:
+        """Import at the month's peak (raised, or still the floor): the peak is binding."""
+        if s.peak is None or site.peak_tariff is None:
+            return np.zeros(m, dtype=bool)
+        got: NDArray[np.bool_] = imp / dt >= x[s.peak][month_slot[:m]] - 0.05
+        return got
+
     targets = {k: v[:m].copy() for k, v in nums.targets.items()}
     imp_kw, exp_kw, cur_kw, over_kw = imp / dt, exp_ / dt, cur / dt, over / dt
     edges = nums.edges[:m].copy()
@@ -377,7 +395,6 @@ def build_plan(
         "start": _iso(int(edges[0])),
         "assets": tuple(assets),
         "month_peak_kw": month_peak,
-        "costs": costs,
         "stats": stats,
         "_starts_s": tuple(_ints(edges)),
     }
@@ -392,8 +409,9 @@ def build_plan(
         "load_kw": _lazy_t(inputs.load_kw),
         "import_price": _lazy_t(inputs.import_price),
         "export_price": _lazy_t(inputs.export_price),
+        "costs": costs,
         "reasons": lambda: _reasons(
-            inputs, imp_kw, exp_kw, cur_kw, powers, peak_at, targets, over_kw
+            inputs, imp_kw, exp_kw, cur_kw, powers, peak_at(), targets, over_kw
         ),
     }
     plan: Plan = _make(Plan, eager, deferred, lazy)
@@ -401,7 +419,10 @@ def build_plan(
 
 
 def _make(
-    cls: type[Any], eager: dict[str, Any], lazy: dict[str, Callable[[], Any]], deferred: bool
+    cls: type[Any],
+    eager: dict[str, Any],
+    lazy: dict[str, Callable[[], Any]],
+    deferred: bool,
 ) -> Any:
     """``cls`` with ``lazy`` fields deferred, or built at once (same values)."""
     if deferred:

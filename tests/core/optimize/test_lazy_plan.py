@@ -51,6 +51,7 @@ def test_deferred_plan_equals_the_eager_one_field_by_field(steps: int, pad_to: i
     lazy = build_plan(s, inputs, nums, x, STATS)
     eager = build_plan(s, inputs, nums, x, STATS, lazy=False)
     assert "reasons" not in lazy.__dict__  # not computed until read
+    assert "costs" not in lazy.__dict__
     assert "power_kw" not in lazy.assets[0].__dict__
     x[:] = 1e6  # the caller reuses its array: the deferred plan must not see it
     for f in fields(Plan):
