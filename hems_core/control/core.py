@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import ModelError, Site
+from ..model import Ev, ModelError, Site, Trip
 from ..optimize.inputs import Inputs, State
 from ..optimize.plan import Plan
 from ..timegrid import STEP_S, floor_quarter_s
@@ -330,6 +330,8 @@ class ControlCore:
         ] = {}
         self._soc_known: dict[str, bool] = {}
         self._soc_at_unplug: dict[str, float | None] = {}
+        #: (site, trips per car, the plan's site) of the last request, see _plan_site.
+        self._plan_site_last: tuple[Site, tuple[tuple[Trip, ...] | None, ...], Site] | None = None
         self._base_site = site
         self._base_storages = dict(self.storages)
         self._base_target = {n: d.default_target for n, d in self.departures.items()}
@@ -1471,11 +1473,11 @@ class ControlCore:
     def _plan_site(self, now: datetime, steps: int, state: State) -> Site:
         """The site with each car's trips from its departure schedule, lifted to its floor."""
         end = now + timedelta(seconds=STEP_S * steps)
-        evs = []
+        evs: list[tuple[Ev, tuple[Trip, ...] | None]] = []
         for ev in self.site.evs:
             sched = self.departures.get(ev.name)
             if sched is None:
-                evs.append(ev)
+                evs.append((ev, None))
                 continue
             trips = sched.trips(
                 now, end, energy_kwh_default=min(10.0, ev.capacity_kwh * 0.2),
@@ -1490,9 +1492,19 @@ class ControlCore:
                 at = tr.depart - early
                 moved.append(dataclasses.replace(tr, depart=at) if at > back else tr)
                 back = max(back, tr.arrive)
-            trips = tuple(moved)
-            evs.append(dataclasses.replace(ev, trips=tuple(trips)))
-        return dataclasses.replace(self.site, evs=tuple(evs))
+            evs.append((ev, tuple(moved)))
+        # The same trips on the same site as last time: the same site object (no copies and
+        # validation, and the planner's layout check short-cuts on identity).
+        key = tuple(t for _, t in evs)
+        last = self._plan_site_last
+        if last is not None and last[0] is self.site and last[1] == key:
+            return last[2]
+        out = dataclasses.replace(
+            self.site,
+            evs=tuple(ev if t is None else dataclasses.replace(ev, trips=t) for ev, t in evs),
+        )
+        self._plan_site_last = (self.site, key, out)
+        return out
 
     # -- what the UI shows -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from hems_core.control.core import ControlCore
 from hems_core.control.departures import DepartureSchedule
 from hems_core.control.planning import ActivePlan
 from hems_core.control.settings import ControlSettings, StorageSettings
-from hems_core.control.types import MeterObs, Observation, StorageObs
+from hems_core.control.types import MeterObs, Observation, PlanRequest, StorageObs
 from hems_core.model import Ev, Grid, Site
 
 BXL = ZoneInfo("Europe/Brussels")
@@ -135,3 +135,34 @@ def test_plan_edges_from_the_planners_integers_equal_the_parsed_step_starts() ->
     assert again.edges[0] == parsed[0] + 3600.0
     assert again.asset_step("car", 1) == ap.asset_step("car", 1) is not None
     assert again.asset_step("bike", 0) is None
+
+
+def _requests(core: ControlCore, start: datetime, quarters: int) -> list[PlanRequest]:
+    out = []
+    for q in range(quarters):
+        at = start + timedelta(minutes=15 * q)
+        req = core.observe(at, obs(at)).plan_request
+        assert req is not None
+        out.append(req)
+    return out
+
+
+def test_the_plan_site_is_reused_only_while_trips_and_settings_are_unchanged() -> None:
+    from tests.core.control.test_core import T0 as F0
+    from tests.core.control.test_core import forecast
+
+    sched = DepartureSchedule(DAILY, "Europe/Brussels")
+    core = make_core(sched)
+    core.set_forecast(F0, forecast())
+    a, b = _requests(core, F0, 2)
+    assert b.site is a.site  # the same trips on the same site: the same object
+    core.set_min_soc(F0, "car", 0.35)
+    (c,) = _requests(core, F0 + timedelta(minutes=30), 1)
+    assert c.site is not b.site and c.site.evs[0].min_soc == 0.35
+    tomorrow = datetime(2026, 1, 14, 17, 0, tzinfo=BXL)
+    margin = timedelta(hours=core.settings.departure_margin_h)
+    assert c.site.evs[0].trips[0].depart == tomorrow - margin
+    sched.set_once(date(2026, 1, 14), time(12, 0))  # straight on the schedule
+    (d,) = _requests(core, F0 + timedelta(minutes=45), 1)
+    assert d.site.evs[0].trips[0].depart == datetime(2026, 1, 14, 12, 0, tzinfo=BXL) - margin
+    assert d.site.evs[0].min_soc == 0.35
