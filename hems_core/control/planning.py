@@ -131,6 +131,8 @@ class ActivePlan:
     _month_slot: list[int] = field(default_factory=list)
     #: ``plan.assets`` by name (built on first use; the plan never changes).
     _assets: dict[str, AssetPlan] = field(default_factory=dict)
+    #: :meth:`asset_step` per (name, step): the fast loop asks ~every second for the same step.
+    _steps: dict[tuple[str, int], AssetStep | None] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -193,6 +195,17 @@ class ActivePlan:
 
     def asset_step(self, name: str, k: int) -> AssetStep | None:
         """The asset's planned power and SoC band for step ``k`` (None if not in the plan)."""
+        try:
+            return self._steps[name, k]
+        except KeyError:
+            pass
+        got = self._asset_step(name, k)
+        if len(self._steps) > 64:
+            self._steps.clear()
+        self._steps[name, k] = got
+        return got
+
+    def _asset_step(self, name: str, k: int) -> AssetStep | None:
         assets = self._assets
         if not assets:
             for x in self.plan.assets:

@@ -420,6 +420,8 @@ def _no_storage_export(t: Tick, prop: Proposal) -> None:
 
 def _connection_limit(t: Tick, prop: Proposal, storages: dict[str, Storage], lim: Limits) -> None:
     excess = predicted_grid_w(t, prop) - lim.max_import_w
+    if excess <= 0:
+        return  # both loops below would stop at once: no sort on the common path
     for name in sorted(prop, key=lambda n: -prop[n].watts):
         if excess <= 0:
             break

@@ -166,3 +166,26 @@ def test_the_plan_site_is_reused_only_while_trips_and_settings_are_unchanged() -
     (d,) = _requests(core, F0 + timedelta(minutes=45), 1)
     assert d.site.evs[0].trips[0].depart == datetime(2026, 1, 14, 12, 0, tzinfo=BXL) - margin
     assert d.site.evs[0].min_soc == 0.35
+
+
+def test_asset_steps_come_from_the_plan_in_force_after_a_new_plan() -> None:
+    from tests.core.control.test_core import forecast, planned_core
+    from tests.core.control.test_core import obs as car_obs
+
+    core, planner = planned_core()
+    first = core.plan
+    assert first is not None
+    t1 = first.accepted_at + timedelta(minutes=15)
+    core.set_forecast(t1, forecast(price_evening=0.05))  # the evening is cheap now: charge
+    req = core.observe(t1, car_obs(t1, 1000.0)).plan_request
+    assert req is not None
+    assert core.accept_plan(t1, req.seq, planner.solve(req.inputs, req.state, req.site))
+    second = core.plan
+    assert second is not None and second is not first
+    for ap in (first, second):
+        car = ap.plan.asset("car")
+        for k in (1, 2, 1):  # asked twice: the second answer is the memo's
+            st = ap.asset_step("car", k)
+            assert st is not None and st.power_w == car.power_kw[k] * 1000.0
+            assert (st.soc_start, st.soc_end) == (car.soc[k - 1], car.soc[k])
+    assert first.asset_step("car", 1) != second.asset_step("car", 1)
