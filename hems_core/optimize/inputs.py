@@ -121,11 +121,11 @@ def quantile_linear(values: FloatArray, q: float) -> float:
     generic path costs ~80 us a call; this sorts once and interpolates like numpy's ``_lerp``
     (``a + d*t`` below ``t = 0.5``, ``b - d*(1-t)`` from it), so the values are identical.
     """
-    n = values.shape[0]
+    n = int(values.shape[0])
     if n == 0:
         raise InputError("quantile of an empty series")
     srt = np.sort(values)
-    v = (n - 1) * q
+    v = float((n - 1) * q)
     lo = math.floor(v)
     hi = min(lo + 1, n - 1)
     a, b = float(srt[lo]), float(srt[hi])
