@@ -239,7 +239,7 @@ async def _simulate(
     started: threading.Event,
 ) -> None:
     """The demo site's simulators in real time until ``stop`` (ticks every publish interval)."""
-    from .scenario import SimRunner
+    from .runner import SimRunner
 
     runner = SimRunner(spec)
     try:

@@ -34,7 +34,7 @@ from custom_components.hems.const import (
 from custom_components.hems.schema import vol
 from hems_core.control.planning import Forecast
 from hems_core.sim.broker import find_mosquitto
-from hems_core.sim.scenario import SimRunner
+from hems_core.sim.runner import SimRunner
 
 FAST_LOOP_S = 0.5
 pytestmark = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from hems_core.sim.scenario import SimRunner
+from hems_core.sim.runner import SimRunner
 
 from .test_control_e2e import _loaded, _state, _until
 from .test_control_e2e import sims as sims  # the simulator fixture

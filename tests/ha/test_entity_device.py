@@ -46,7 +46,7 @@ from hems_core.devices import (
     WriteRefusedError,
 )
 from hems_core.sim.broker import find_mosquitto
-from hems_core.sim.scenario import SimRunner
+from hems_core.sim.runner import SimRunner
 
 ONLINE = "{{ is_state('input_boolean.online', 'on') }}"
 

@@ -34,7 +34,7 @@ from hems_core.devices.backup_gateway import MqttBackupGateway
 from hems_core.devices.mqtt_client import MqttClient
 from hems_core.sim.broker import find_mosquitto
 from hems_core.sim.gateway_sim import GatewaySim, GridSchedule
-from hems_core.sim.scenario import SimRunner
+from hems_core.sim.runner import SimRunner
 
 FAST_LOOP_S = 0.5
 TOPIC = "sigen/SN4711/gateway/status"

@@ -28,7 +28,7 @@ from hems_core.devices.mqtt_client import MqttClient
 from hems_core.sim.battery_sim import SunSpecBatterySim
 from hems_core.sim.broker import MosquittoBroker, find_mosquitto
 from hems_core.sim.modbus_server import ModbusServer
-from hems_core.sim.scenario import SimRunner
+from hems_core.sim.runner import SimRunner
 
 P1 = {"name": "p1", "flavour": "emucs", "dsmr_reader_prefix": None, "json_topic": None}
 needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto not installed")
