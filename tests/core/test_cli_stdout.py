@@ -61,7 +61,7 @@ def test_library_solve_writes_nothing_to_stdout_or_stderr() -> None:
     """A plain solve, with HiGHS constructed cold, writes not one byte to fd 1 or fd 2."""
     code = (
         "from hems_core.optimize import Planner\n"
-        "from hems_core.optimize.scenarios import DEFAULT_START, case_a_site, case_state,"
+        "from hems_core.scenario import DEFAULT_START, case_a_site, case_state,"
         " profile_inputs\n"
         "site = case_a_site(DEFAULT_START)\n"
         "plan = Planner(site).solve(profile_inputs(DEFAULT_START, 16, 0), case_state(site))\n"
@@ -81,7 +81,7 @@ def test_highs_log_goes_to_logging_when_debug_is_on() -> None:
         "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,"
         " format='%(name)s %(message)s')\n"
         "from hems_core.optimize import Planner\n"
-        "from hems_core.optimize.scenarios import DEFAULT_START, case_a_site, case_state,"
+        "from hems_core.scenario import DEFAULT_START, case_a_site, case_state,"
         " profile_inputs\n"
         "site = case_a_site(DEFAULT_START)\n"
         "Planner(site).solve(profile_inputs(DEFAULT_START, 16, 0), case_state(site))\n"
