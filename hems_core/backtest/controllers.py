@@ -328,7 +328,8 @@ class CoreController:
         perfect_forecast: bool = False,
     ) -> None:  # fmt: skip
         from ..control import ControlCore, ControlSettings, DepartureSchedule
-        from ..optimize import Planner
+        from ..control.types import MeterObs, Observation, PvObs, Source, StorageObs
+        from ..optimize import Planner, SolverError
 
         self.sc = sc
         self.name = name
@@ -355,33 +356,42 @@ class CoreController:
         self.failures = 0
         self.last_plan: Any = None
         self.plans: list[tuple[float, Any]] = []
+        # the core's types, imported once (this module stays import-light for the baselines)
+        self._types = (MeterObs, Observation, PvObs, StorageObs)
+        self._source = Source
+        self._solver_error = SolverError
 
-    def _observation(self, t_s: float, home: Home) -> Any:
-        from ..control.types import MeterObs, Observation, PvObs, StorageObs
-
-        now = datetime.fromtimestamp(t_s, UTC)
+    def _observation(self, t_s: float, home: Home, now: datetime | None = None) -> Any:
+        meter_obs, observation, pv_obs, storage_obs = self._types
+        if now is None:
+            now = datetime.fromtimestamp(t_s, UTC)
         storage = {
-            n: StorageObs(now, True, d.power_w, d.soc, d.plugged) for n, d in home.devices.items()
+            n: storage_obs(now, True, d.power_w, d.soc, d.plugged) for n, d in home.devices.items()
         }
+        meter_w, used = home.meter_and_pv_used(t_s)
         pv = None
         if self.site.pv is not None:
-            _, pv_kw = home.load_pv_kw(t_s)
-            used = home._pv_used_kw(pv_kw, t_s)
-            pv = PvObs(now, True, used * 1000.0, home.pv_limit_w)
+            pv = pv_obs(now, True, used * 1000.0, home.pv_limit_w)
         # The import register, as a P1 meter reports it: the core's peak tracker integrates the
         # power only over short gaps (60 s, for 1-5 s readings), so at a backtest tick of
         # minutes the power alone would count a fraction of each interval's energy.
-        meter = MeterObs(now, home.meter_w(t_s), energy_import_kwh=home.import_counter_kwh)
-        return Observation(meter, storage, pv)
+        meter = meter_obs(now, meter_w, energy_import_kwh=home.import_counter_kwh)
+        return observation(meter, storage, pv)
 
-    def _stop_soc(self, command: Any, t_s: float) -> float | None:
-        """Where the runtime's next ticks would end a rule's full-power charge (its target)."""
-        from ..control.types import Source
+    def _stop_soc(
+        self, command: Any, t_s: float, views: dict[str, Any] | None = None
+    ) -> float | None:
+        """Where the runtime's next ticks would end a rule's full-power charge (its target).
 
-        if command.source is Source.DEPARTURE:
-            view = self.core.departure_views(t_s).get(command.device)
+        ``views``: the core's departure views at ``t_s`` when the caller already has them.
+        """
+        source = self._source
+        if command.source is source.DEPARTURE:
+            if views is None:
+                views = self.core.departure_views(t_s)
+            view = views.get(command.device)
             return None if view is None else float(view.target_soc)
-        if command.source is Source.MIN_SOC:
+        if command.source is source.MIN_SOC:
             st = self.core.storages.get(command.device)
             return None if st is None else float(st.min_soc)
         return None
@@ -400,17 +410,15 @@ class CoreController:
             t0 = time.perf_counter()
             core.set_forecast(now, self.forecaster(t_s))
             self.forecast_ms.append((time.perf_counter() - t0) * 1000.0)
-        obs = self._observation(t_s, home)
+        obs = self._observation(t_s, home, now)
         step = core.observe(now, obs)
         commands = list(step.commands)
         req = step.plan_request
         if req is not None:
-            from ..optimize import SolverError
-
             t0 = time.perf_counter()
             try:
                 plan = self.planner.solve(req.inputs, req.state, req.site)
-            except (SolverError, ValueError) as err:
+            except (self._solver_error, ValueError) as err:
                 self.failures += 1
                 core.plan_failed(now, req.seq, str(err))
             else:
@@ -426,12 +434,15 @@ class CoreController:
                 later = t_s + self.settle_s
                 obs2 = self._observation(later, home)
                 commands.extend(core.observe(datetime.fromtimestamp(later, UTC), obs2).commands)
+        views: dict[str, Any] | None = None  # the departure views, once per tick
         for c in commands:
             exp = c.expires_at.timestamp()
             if c.device == PV:
                 home.set_pv_limit(c.value_w, exp)
             elif c.value_w is not None:
-                home.set_power(c.device, c.value_w, exp, self._stop_soc(c, t_s))
+                if views is None and c.source is self._source.DEPARTURE:
+                    views = core.departure_views(t_s)
+                home.set_power(c.device, c.value_w, exp, self._stop_soc(c, t_s, views))
             else:
                 home.set_power(c.device, 0.0, exp)  # released: the device idles
 

@@ -200,6 +200,12 @@ class Home:
             d.power_w for d in self.devices.values()
         )
 
+    def meter_and_pv_used(self, t_s: float) -> tuple[float, float]:
+        """(:meth:`meter_w`, the PV used now in kW): one look-up for the observation."""
+        load, pv = self.load_pv_kw(t_s)
+        used = self._pv_used_kw(pv, t_s)
+        return (load - used) * 1000.0 + sum(d.power_w for d in self.devices.values()), used
+
     def _pv_used_kw(self, pv_kw: float, t_s: float) -> float:
         if self.pv_limit_w is not None and t_s < self.pv_limit_expires_s:
             return min(pv_kw, max(0.0, self.pv_limit_w) / 1000.0)

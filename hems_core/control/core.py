@@ -103,20 +103,31 @@ def _utc(t_s: float) -> datetime:
     return datetime.fromtimestamp(t_s, UTC)
 
 
+_NO_PHASES: tuple[None, None, None] = (None, None, None)
+
+
 def _plausible(o: StorageObs) -> bool:
     """Finite power and counters, SoC within [0, 1]: what the state keepers accept."""
-    if not math.isfinite(o.power_w) or abs(o.power_w) > 1e6:
+    p = o.power_w
+    if not -1e6 <= p <= 1e6:  # NaN compares False: not finite, or too large
         return False
-    if o.soc is not None and not (math.isfinite(o.soc) and 0.0 <= o.soc <= 1.0):
+    soc = o.soc
+    if soc is not None and not 0.0 <= soc <= 1.0:
         return False
-    return all(v is None or math.isfinite(v) for v in (o.energy_in_kwh, o.energy_out_kwh))
+    e_in, e_out = o.energy_in_kwh, o.energy_out_kwh
+    return (e_in is None or math.isfinite(e_in)) and (e_out is None or math.isfinite(e_out))
 
 
 def _finite_meter(m: MeterObs) -> bool:
-    if not math.isfinite(m.power_w) or abs(m.power_w) > 1e6:
+    if not -1e6 <= m.power_w <= 1e6:  # NaN compares False
         return False
-    values = (*m.phase_power_w, *m.phase_current_a, m.energy_import_kwh)
-    return all(v is None or math.isfinite(v) for v in values)
+    e = m.energy_import_kwh
+    if e is not None and not math.isfinite(e):
+        return False
+    for values in (m.phase_power_w, m.phase_current_a):
+        if values != _NO_PHASES and not all(v is None or math.isfinite(v) for v in values):
+            return False
+    return True
 
 
 def _discharge_eff(site: Site, name: str) -> float:
@@ -332,6 +343,10 @@ class ControlCore:
         self._soc_at_unplug: dict[str, float | None] = {}
         #: (site, trips per car, the plan's site) of the last request, see _plan_site.
         self._plan_site_last: tuple[Site, tuple[tuple[Trip, ...] | None, ...], Site] | None = None
+        #: Per car: (its schedule's trips, which move early, the margin, the moved trips).
+        self._moved_last: dict[
+            str, tuple[tuple[Trip, ...], list[bool], timedelta, tuple[Trip, ...]]
+        ] = {}
         self._base_site = site
         self._base_storages = dict(self.storages)
         self._base_target = {n: d.default_target for n, d in self.departures.items()}
@@ -711,7 +726,8 @@ class ControlCore:
         if m is not None and not _finite_meter(m):
             events.append(Event(now, "bad_reading", "meter: implausible reading"))
             m = None
-        ok = m is not None and t_s - m.at.timestamp() <= cfg.meter_timeout_s
+        at = 0.0 if m is None else m.at.timestamp()
+        ok = m is not None and t_s - at <= cfg.meter_timeout_s
         if m is not None and m.stamp is not None:
             stamp = m.stamp.timestamp()
             if self._meter_stamp is None or self._meter_stamp[0] != stamp:
@@ -719,12 +735,11 @@ class ControlCore:
             elif t_s - self._meter_stamp[1] > cfg.frozen_meter_s:
                 ok = False  # the meter repeats an old telegram
         self._meter_new = False
-        if m is not None and ok:
-            at = m.at.timestamp()
-            if self._last_meter_at_s is None or at > self._last_meter_at_s:
-                self._last_meter_at_s = at
-                self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)
-                self._meter_new = self._meter_stamp is None or self._meter_stamp[1] == t_s
+        last_at = self._last_meter_at_s
+        if m is not None and ok and (last_at is None or at > last_at):
+            self._last_meter_at_s = at
+            self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)
+            self._meter_new = self._meter_stamp is None or self._meter_stamp[1] == t_s
         # off grid a dark P1 meter is expected: the island layer decides, not the fail-safe
         ok_flag = True if self.island.state in OFF_GRID else ok
         if ok_flag != (not self._failsafe):
@@ -748,6 +763,8 @@ class ControlCore:
         total_w: float,
     ) -> tuple[float | None, float | None, float | None]:
         """Per-phase import (W); P1 currents are magnitudes, so they take the total's sign."""
+        if current == _NO_PHASES:
+            return power
         v = self.settings.voltage_v
         sign = 1.0 if total_w >= 0 else -1.0
         out: list[float | None] = []
@@ -1483,16 +1500,7 @@ class ControlCore:
                 now, end, energy_kwh_default=min(10.0, ev.capacity_kwh * 0.2),
                 plugged=state.ev_plugged.get(ev.name, False), max_energy_kwh=ev.capacity_kwh,
             )  # fmt: skip
-            # The departure rule wants the target ``departure_margin_h`` early; a plan made for
-            # the departure itself ends every just-in-time charge in a full-power burst (a new
-            # quarter peak; found by the backtest). So the plan aims at the rule's time.
-            early = timedelta(hours=self.settings.departure_margin_h)
-            moved, back = [], now  # never before now, never into the previous trip
-            for tr in sorted(trips, key=lambda x: x.depart):
-                at = tr.depart - early
-                moved.append(dataclasses.replace(tr, depart=at) if at > back else tr)
-                back = max(back, tr.arrive)
-            evs.append((ev, tuple(moved)))
+            evs.append((ev, self._moved_trips(ev.name, trips, now)))
         # The same trips on the same site as last time: the same site object (no copies and
         # validation, and the planner's layout check short-cuts on identity).
         key = tuple(t for _, t in evs)
@@ -1505,6 +1513,28 @@ class ControlCore:
         )
         self._plan_site_last = (self.site, key, out)
         return out
+
+    def _moved_trips(self, name: str, trips: tuple[Trip, ...], now: datetime) -> tuple[Trip, ...]:
+        """The trips with each departure ``departure_margin_h`` early (see below); the same
+        tuple as last time when the trips and which of them move are unchanged."""
+        # The departure rule wants the target ``departure_margin_h`` early; a plan made for
+        # the departure itself ends every just-in-time charge in a full-power burst (a new
+        # quarter peak; found by the backtest). So the plan aims at the rule's time.
+        early = timedelta(hours=self.settings.departure_margin_h)
+        order = sorted(trips, key=lambda x: x.depart)
+        flags, back = [], now  # never before now, never into the previous trip
+        for tr in order:
+            flags.append(tr.depart - early > back)
+            back = max(back, tr.arrive)
+        last = self._moved_last.get(name)
+        if last is not None and last[0] is trips and last[1] == flags and last[2] == early:
+            return last[3]
+        moved = tuple(
+            dataclasses.replace(tr, depart=tr.depart - early) if move else tr
+            for tr, move in zip(order, flags, strict=True)
+        )
+        self._moved_last[name] = (trips, flags, early, moved)
+        return moved
 
     # -- what the UI shows -----------------------------------------------------------------
 

@@ -131,6 +131,11 @@ class DepartureSchedule:
         self._last_unplug: datetime | None = None
         self._dep_day: date | None = None  # local date of the last departure learnt
         self._dep_counted = False  # whether the last unplug was learnt as a departure
+        #: Bumped when a learnt absence or trip energy is added (they move no departure, so
+        #: :attr:`version` stays; :meth:`trips` depends on them).
+        self._learnt = 0
+        #: The last :meth:`trips` of a plugged-in car and where it stays valid, see _trips_memo_ok.
+        self._trips_memo: tuple[Any, ...] | None = None
         if snapshot is not None:
             self._load(snapshot)
 
@@ -241,6 +246,7 @@ class DepartureSchedule:
             self._changed()
         if not _MIN_ABSENCE <= away <= _MAX_ABSENCE:
             return
+        self._learnt += 1
         self._away[wd].append(away.total_seconds())
         if energy_kwh is not None:
             self._kwh[wd].append(energy_kwh)
@@ -371,6 +377,15 @@ class DepartureSchedule:
         self.prune(now)
         now_utc = now.astimezone(UTC)
         cap = math.inf if max_energy_kwh is None else max_energy_kwh
+        key = (self._version, self._learnt, default, cap)
+        memo = self._trips_memo
+        if (
+            plugged
+            and memo is not None
+            and memo[0] == key
+            and self._trips_memo_ok(memo, now, horizon_end)
+        ):
+            return memo[-1]  # type: ignore[no-any-return]
         deps = self.departures(now, horizon_end)
         # departures after the horizon bound the last arrival
         after = self.departures(horizon_end - timedelta(microseconds=1), horizon_end + timedelta(2))
@@ -394,7 +409,48 @@ class DepartureSchedule:
                 back = min(back, latest if latest > dep else dep + (nxt - dep) / 2)
             energy = min(self.typical_energy_kwh(wd, default), cap)
             trips.append(Trip(dep, back, energy, target))
-        return tuple(trips)
+        out = tuple(trips)
+        if plugged:
+            self._trips_memo = self._trips_window(key, now, horizon_end, deps, after, out)
+        return out
+
+    def _trips_window(
+        self, key: tuple[Any, ...], now: datetime, end: datetime,
+        deps: list[tuple[datetime, float]], after: list[tuple[datetime, float]],
+        out: tuple[Trip, ...],
+    ) -> tuple[Any, ...]:  # fmt: skip
+        """Where a plugged-in car's trips stay the same: the departures inside the horizon and
+        the first one after it (which bounds the last arrival) must not change.
+
+        With ``d1``/``dl`` the first/last departure in ``(now, end)`` and ``D`` the first at
+        or after ``end``: for a later ``(t, e)`` the trips are the same while ``t < d1``,
+        ``dl < e <= D``, and ``D`` stays inside (or outside) the two days the horizon looks
+        beyond its end. Without a departure in those two days ``D`` is looked up further
+        (a lower bound when none is within two weeks).
+        """
+        two_days = timedelta(2)
+        if after:
+            first_after, inside = after[0][0], True
+        else:
+            probe = end + two_days - timedelta(microseconds=1)
+            nxt = self.next_departure(probe)
+            first_after = probe + timedelta(days=14) if nxt is None else nxt[0]
+            inside = False
+        leave = deps[0][0] if deps else None
+        last = deps[-1][0] if deps else None
+        return (key, now, leave, last, first_after, inside, out)
+
+    @staticmethod
+    def _trips_memo_ok(memo: tuple[Any, ...], now: datetime, end: datetime) -> bool:
+        """Whether :meth:`_trips_window`'s memo answers ``trips(now, end)`` (plugged in)."""
+        _, t0, leave, last, first_after, inside, _ = memo
+        if now < t0 or (leave is not None and now >= leave):
+            return False
+        if (last is not None and end <= last) or end > first_after:
+            return False
+        if inside:
+            return bool(end > first_after - timedelta(2))
+        return bool(end + timedelta(2) <= first_after)
 
     # -- persistence -----------------------------------------------------------------------------
 
