@@ -738,7 +738,9 @@ class ControlCore:
         last_at = self._last_meter_at_s
         if m is not None and ok and (last_at is None or at > last_at):
             self._last_meter_at_s = at
-            self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)
+            if m.at.tzinfo is None:
+                self.peaks.observe(m.at, m.power_w, m.energy_import_kwh)  # raises
+            self.peaks.observe_s(at, m.power_w, m.energy_import_kwh)
             self._meter_new = self._meter_stamp is None or self._meter_stamp[1] == t_s
         # off grid a dark P1 meter is expected: the island layer decides, not the fail-safe
         ok_flag = True if self.island.state in OFF_GRID else ok
@@ -778,7 +780,8 @@ class ControlCore:
         timeout = self.settings.device_timeout_s
         for name, s in self.storages.items():
             o = obs.storage.get(name)
-            fresh = o is not None and o.online and t_s - o.at.timestamp() <= timeout
+            at_s = 0.0 if o is None else o.at.timestamp()
+            fresh = o is not None and o.online and t_s - at_s <= timeout
             if o is not None and fresh and not _plausible(o):
                 fresh = False  # a garbled read counts as no read: never as a value
                 events.append(Event(now, "bad_reading", f"{name}: implausible reading", name))
@@ -800,7 +803,9 @@ class ControlCore:
             elif prev is None or (plugged and not prev.plugged):
                 self._soc_known[name] = False  # a plug-in without a reading: assumed only
             counter = self.energy[name]
-            counter.observe(o.at, o.power_w, o.energy_in_kwh, o.energy_out_kwh)
+            if o.at.tzinfo is None:
+                counter.observe(o.at, o.power_w, o.energy_in_kwh, o.energy_out_kwh)  # raises
+            counter.observe_s(at_s, o.power_w, o.energy_in_kwh, o.energy_out_kwh)
             est = self.soc[name]
             est.observe(o.at, o.soc, counter.energy_in_kwh, counter.energy_out_kwh, plugged)
             if prev is not None and prev.plugged != plugged and s.kind == "ev":
@@ -909,33 +914,33 @@ class ControlCore:
         """Per storage, the SoC it keeps in island: the car's mobility floor, raised to its
         departure target when it leaves before the outage is expected to end; the battery's
         island cut-off."""
-        cfg = self.island_cfg
-        out: dict[str, float] = {}
         end = self._outage_end_s if self._outage_end_s is not None else t_s
-        for name, s in self.storages.items():
-            if s.kind == "battery":
-                floor = cfg.battery_island_floor
-                out[name] = s.min_soc if floor is None else floor
-                continue
-            floor = max(s.min_soc, cfg.ev_mobility_floor.get(name, 0.0))
-            dep = self._next_departure(name, t_s)
-            lv = self._live.get(name)
-            if dep is not None and dep[0] <= end and lv is not None and lv.soc is not None:
-                floor = max(floor, min(dep[1], lv.soc))
-            out[name] = floor
-        return out
+        return {name: self._island_floor(name, s, t_s, end) for name, s in self.storages.items()}
+
+    def _island_floor(self, name: str, s: Storage, t_s: float, end: float) -> float:
+        """One storage's :meth:`island_floors` (``end``: the outage's expected end)."""
+        cfg = self.island_cfg
+        if s.kind == "battery":
+            floor = cfg.battery_island_floor
+            return s.min_soc if floor is None else floor
+        floor = max(s.min_soc, cfg.ev_mobility_floor.get(name, 0.0))
+        dep = self._next_departure(name, t_s)
+        lv = self._live.get(name)
+        if dep is not None and dep[0] <= end and lv is not None and lv.soc is not None:
+            floor = max(floor, min(dep[1], lv.soc))
+        return floor
 
     def _energy_levels(self) -> tuple[bool, bool]:
         """(low energy, energy fine) from the island's autonomy; both False outside island."""
         t_s = self._last_tick_s or 0.0
         load = self._island_load_w if self._island_load_w is not None else self._last_base_w
         usable = 0.0
-        floors = self.island_floors(t_s)
+        end = self._outage_end_s if self._outage_end_s is not None else t_s
         for name, s in self.storages.items():
             lv = self._live.get(name)
             if lv is None or lv.soc is None or not lv.online or s.max_discharge_w <= 0:
                 continue
-            usable += max(0.0, lv.soc - floors[name]) * s.capacity_kwh
+            usable += max(0.0, lv.soc - self._island_floor(name, s, t_s, end)) * s.capacity_kwh
         if load is None:
             self._autonomy_h = None
             return False, True
@@ -1033,6 +1038,8 @@ class ControlCore:
     def _load_commands(self, now: datetime) -> list[Command]:
         """One ``load`` command per switch whose tier changed (0 W: off, None: back on)."""
         out: list[Command] = []
+        if not self.island_cfg.tiers:
+            return out
         until = now + timedelta(days=1)  # a switch stays where it was put
         for tier in self.island_cfg.tiers:
             off = self.shedder.is_shed(tier.name)

@@ -133,8 +133,14 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+_BY_METER = GridView(GridState.ON, None, "meter")
+_NO_VIEW = GridView(GridState.UNKNOWN, None, "none")
+
+
 def fuse_grid(obs: GridObs | None, now_s: float, timeout_s: float, meter_live: bool) -> GridView:
     """Combine the sources (see the module docstring); ``meter_live``: a fresh P1 reading."""
+    if obs is None:  # no grid source at all (most sites): the meter decides
+        return _BY_METER if meter_live else _NO_VIEW
     island: bool | None = None
     if obs is not None and now_s - obs.at.timestamp() <= timeout_s:
         island = obs.gateway_island

@@ -29,7 +29,9 @@ def _array(name: str, values: Any, n: int | None) -> FloatArray:
     arr = np.array(values, dtype=np.float64)
     if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
         raise ControlError(f"Forecast.{name} must be a 1-D series of {n} values")
-    if not np.all(np.isfinite(arr)):
+    # A finite sum means every value is finite (one reduction, no temporary); only a sum
+    # that is not (NaN, inf, or an overflow of finite values) needs the element-wise check.
+    if not math.isfinite(arr.sum()) and not np.isfinite(arr).all():
         raise ControlError(f"Forecast.{name} contains NaN or infinite values")
     arr.setflags(write=False)
     return arr
@@ -61,7 +63,7 @@ class Forecast:
         object.__setattr__(self, "export_price", _array("export_price", self.export_price, n))
         load = _array("load_kw", self.load_kw, n)
         pv = _array("pv_kw", self.pv_kw, n)
-        if np.any(load < 0) or np.any(pv < 0):
+        if load.min() < 0 or pv.min() < 0:  # finite and not empty (checked above)
             raise ControlError("Forecast.load_kw and pv_kw must be >= 0")
         object.__setattr__(self, "load_kw", load)
         object.__setattr__(self, "pv_kw", pv)
@@ -97,8 +99,8 @@ class Forecast:
 def _starts_s(plan: Plan) -> list[float]:
     """The step starts as epoch seconds: the planner's own integers where it left them
     (``Plan.step_start_s``; the ISO strings are whole seconds of the same), else parsed."""
-    if "_starts_s" in plan.__dict__:
-        return [float(t) for t in plan.step_start_s]
+    if "_starts_s" in plan.__dict__:  # whole seconds: ints compare and subtract exactly as floats
+        return list(plan.step_start_s)
     return [datetime.fromisoformat(s).timestamp() for s in plan.step_start]
 
 
@@ -133,6 +135,8 @@ class ActivePlan:
     _assets: dict[str, AssetPlan] = field(default_factory=dict)
     #: :meth:`asset_step` per (name, step): the fast loop asks ~every second for the same step.
     _steps: dict[tuple[str, int], AssetStep | None] = field(default_factory=dict)
+    #: The step :meth:`step_at` found last (checked against the edges before it is used).
+    _last_k: int = -1
 
     @classmethod
     def of(
@@ -171,9 +175,15 @@ class ActivePlan:
 
     def step_at(self, t_s: float) -> int | None:
         """Index of the step covering ``t_s``, or None outside the horizon."""
-        if t_s < self.edges[0] or t_s >= self.edges[-1]:
+        edges = self.edges
+        if t_s < edges[0] or t_s >= edges[-1]:
             return None
-        return bisect.bisect_right(self.edges, t_s) - 1
+        k = self._last_k
+        if 0 <= k < len(edges) - 1 and edges[k] <= t_s < edges[k + 1]:
+            return k  # a tick asks several times for the same instant
+        k = bisect.bisect_right(edges, t_s) - 1
+        self._last_k = k
+        return k
 
     def grid_target_w(self, k: int) -> float:
         """Planned net grid power of step ``k`` (import positive)."""
