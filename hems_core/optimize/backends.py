@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..timegrid import STEP_S
 from .highs import new_highs
@@ -297,6 +298,25 @@ class HighsBackend:
             q = s.quarters
             ring = s.steps if q is None else next((k for k, v in enumerate(q) if v != 1), len(q))
         self.ring = ring if ring > 1 else 0
+        # The ring's index arithmetic, vectorised over every per-step block (see _perm).
+        self._ring_v = self._ring_parts(s.var_series)
+        self._ring_r = self._ring_parts(s.row_series)
+        # Segment columns: offset and width of each (constant; see _vectors).
+        self._qc_idx = np.flatnonzero(self.quad_col)
+        self._qc_off = (self.seg * self.h)[self._qc_idx]
+        self._qc_width = np.where(self.last, np.inf, self.h)[self._qc_idx]
+        # The step-to-step links as flat (row, column, value) arrays when every linked
+        # variable has one LP column (levels carry no segments), else None (see _lag_entries).
+        self._lag_flat: tuple[IntArray, IntArray, FloatArray] | None = None
+        if s.lags and all(int(np.max(per[c])) == 1 for _, c, _ in s.lags):
+            ks = [np.arange(1, r.stop - r.start, dtype=np.int64) for r, _, _ in s.lags]
+            self._lag_flat = (
+                np.concatenate([r.start + k for (r, _, _), k in zip(s.lags, ks, strict=True)]),
+                np.concatenate([c.start + k - 1 for (_, c, _), k in zip(s.lags, ks, strict=True)]),
+                np.concatenate(
+                    [np.full(k.shape[0], v) for (_, _, v), k in zip(s.lags, ks, strict=True)]
+                ),
+            )
         self._h: Any = None
         self._last: tuple[FloatArray, ...] = ()
         self._rot = 0
@@ -318,20 +338,42 @@ class HighsBackend:
         self._start = np.asarray(x, dtype=np.float64)
 
     # ------------------------------------------------------------------ the ring
+    def _ring_parts(self, series: list[tuple[int, int]]) -> tuple[IntArray, IntArray, IntArray]:
+        """(index, block start, step) of every ring entry of the per-step blocks."""
+        n, ring = self.structure.steps, self.ring
+        idx, base, k = [], [], []
+        if ring:
+            kk = np.arange(ring, dtype=np.int64)
+            for start, length in series:
+                if length == n:
+                    idx.append(start + kk)
+                    base.append(np.full(ring, start, dtype=np.int64))
+                    k.append(kk)
+        if not idx:
+            none = np.zeros(0, dtype=np.int64)
+            return none, none, none
+        return np.concatenate(idx), np.concatenate(base), np.concatenate(k)
+
     def _perm(self, series: list[tuple[int, int]], size: int, rot: int) -> IntArray:
         """``pos[j]``: the slot of logical index ``j`` (variables or rows) at rotation ``rot``."""
         pos = np.arange(size, dtype=np.int64)
         if not self.ring:
             return pos
-        n, ring = self.structure.steps, self.ring
-        k = np.arange(ring, dtype=np.int64)
-        for start, length in series:
-            if length == n:
-                pos[start : start + ring] = start + (k + rot) % ring
+        idx, base, k = self._ring_v if series is self.structure.var_series else self._ring_r
+        pos[idx] = base + (k + rot) % self.ring
         return pos
+
+    def _inv_perm(self, series: list[tuple[int, int]], size: int, rot: int) -> IntArray:
+        """The inverse of :meth:`_perm`: the logical index in each slot."""
+        return self._perm(series, size, -rot)
 
     def _lag_entries(self, rpos: IntArray, cpos: IntArray) -> _Entries:
         """LP entries of the step-to-step links at this layout: (keys, rows, columns, values)."""
+        if self._lag_flat is not None:  # one LP column per linked variable: no repeats
+            lr, lc, lv = self._lag_flat
+            r = rpos[lr]
+            c = self.first[cpos[lc]]
+            return r * self.nlp + c, r, c, lv
         rows_l, cols_l, vals_l = [], [], []
         for rows, cols, val in self.structure.lags:
             k = np.arange(1, rows.stop - rows.start, dtype=np.int64)
@@ -376,29 +418,32 @@ class HighsBackend:
         return int((int(nums.edges[1]) // STEP_S - 1) % self.ring)
 
     def _vectors(self, nums: Numbers, cpos: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        o = self.owner
         inv = np.empty_like(cpos)
         inv[cpos] = np.arange(cpos.shape[0])
-        src = inv[o]  # logical variable behind each LP column
+        return self._vectors_src(nums, inv[self.owner])
+
+    def _vectors_src(
+        self, nums: Numbers, src: IntArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """LP costs and bounds; ``src`` is the logical variable behind each LP column."""
         cost = nums.q[src] + self.slope
         lb, ub = nums.lb[src], nums.ub[src]
-        qc = self.quad_col
-        off = self.seg * self.h
-        width = np.where(self.last, np.inf, self.h)
-        lb = np.where(qc, np.clip(lb - off, 0.0, width), lb)
-        ub = np.where(qc, np.clip(ub - off, 0.0, width), ub)
+        qi, off, width = self._qc_idx, self._qc_off, self._qc_width
+        lb[qi] = np.clip(lb[qi] - off, 0.0, width)
+        ub[qi] = np.clip(ub[qi] - off, 0.0, width)
         return cost, lb, ub
 
     def solve(self, nums: Numbers, warm: Warm) -> SolveResult:
-        highspy: Any = importlib.import_module("highspy")
+        highspy = _highspy()
         s = self.structure
         rot = self.rotation(nums)
         cpos = self._perm(s.var_series, s.nvar, rot)
         rpos = self._perm(s.row_series, s.nrow, rot)
-        rinv = np.empty_like(rpos)
-        rinv[rpos] = np.arange(rpos.shape[0])
+        rinv = self._inv_perm(s.row_series, s.nrow, rot)
         lo, hi = nums.l[rinv], nums.u[rinv]
-        cost, lb, ub = self._vectors(nums, cpos)
+        cost, lb, ub = self._vectors_src(
+            nums, self._inv_perm(s.var_series, s.nvar, rot)[self.owner]
+        )
         t0 = time.perf_counter()
         if self._h is None:
             # The logical matrix laid out at this rotation: rows and columns permuted.
@@ -427,10 +472,10 @@ class HighsBackend:
             if rot != self._rot:
                 want = self._lag_entries(rpos, cpos)
                 now = self._lag_now
-                gone = ~np.isin(now[0], want[0])
+                gone = ~_member(now[0], want[0])
                 for ri, lp in zip(now[1][gone], now[2][gone], strict=True):
                     h.changeCoeff(int(ri), int(lp), 0.0)
-                new = ~np.isin(want[0], now[0])
+                new = ~_member(want[0], now[0])
                 for ri, lp, val in zip(want[1][new], want[2][new], want[3][new], strict=True):
                     h.changeCoeff(int(ri), int(lp), float(val))
                 self._lag_now, self._rot = want, rot
@@ -450,7 +495,8 @@ class HighsBackend:
         elapsed = time.perf_counter() - t0
         status = h.getModelStatus()
         ok = status == highspy.HighsModelStatus.kOptimal
-        x_lp = np.asarray(h.getSolution().col_value, dtype=np.float64)
+        col_value = h.getSolution().col_value  # a list: fromiter is the fastest copy
+        x_lp = np.fromiter(col_value, dtype=np.float64, count=len(col_value))
         if x_lp.shape[0] == self.nlp:
             x_slot = np.bincount(self.owner, weights=x_lp, minlength=s.nvar)
             x: FloatArray = x_slot[cpos].astype(np.float64)
@@ -459,6 +505,27 @@ class HighsBackend:
         info = h.getInfo()
         iters = int(info.qp_iteration_count) + int(info.simplex_iteration_count)
         return SolveResult(x, None, ok, h.modelStatusToString(status), iters, elapsed, self.name)
+
+
+def _highspy() -> Any:
+    """The highspy module, imported once (``import_module`` cost ~30 us per solve)."""
+    global _HIGHSPY
+    if _HIGHSPY is None:
+        _HIGHSPY = importlib.import_module("highspy")
+    return _HIGHSPY
+
+
+_HIGHSPY: Any = None
+
+
+def _member(a: IntArray, b: IntArray) -> NDArray[np.bool_]:
+    """``np.isin(a, b)`` for int keys by a sorted search (isin took ~0.1 ms per call here)."""
+    if b.shape[0] == 0:
+        return np.zeros(a.shape[0], dtype=bool)
+    sb = np.sort(b)
+    i = np.minimum(np.searchsorted(sb, a), sb.shape[0] - 1)
+    out: NDArray[np.bool_] = sb[i] == a
+    return out
 
 
 def solve_modes_milp(structure: Structure, nums: Numbers) -> tuple[FloatArray, float]:
