@@ -699,9 +699,12 @@ class ControlCore:
             prop = self._proposal(now, tick, dt_s)
             soc_rules(tick, prop, self.storages, self._departure_targets(t_s),
                       self.settings.departure_margin_h)  # fmt: skip
-            mode_rules(tick, prop, self.mode.value)
-            boost_rules(tick, prop, self.storages, set(self.boosts))
-            self._signal_rules(tick, prop)
+            if self.mode is not Mode.AUTO:
+                mode_rules(tick, prop, self.mode.value)
+            if self.boosts:
+                boost_rules(tick, prop, self.storages, set(self.boosts))
+            if self.signals.active:  # no signal: none of the DSO layers changes anything
+                self._signal_rules(tick, prop)
             storages = self._risk_storages()
             tariff = self.site.peak_tariff is not None or self.site.top_peaks_tariff is not None
             if tick.meter_ok and (tariff or self.island.state is IslandState.RECOVERY):
