@@ -134,8 +134,8 @@ class DepartureSchedule:
         #: Bumped when a learnt absence or trip energy is added (they move no departure, so
         #: :attr:`version` stays; :meth:`trips` depends on them).
         self._learnt = 0
-        #: The last :meth:`trips` of a plugged-in car and where it stays valid, see _trips_memo_ok.
-        self._trips_memo: tuple[Any, ...] | None = None
+        #: The last :meth:`trips` plugged in and away, and where each stays valid (_trips_window).
+        self._trips_memo: dict[bool, tuple[Any, ...]] = {}  # by plugged
         if snapshot is not None:
             self._load(snapshot)
 
@@ -377,25 +377,24 @@ class DepartureSchedule:
         self.prune(now)
         now_utc = now.astimezone(UTC)
         cap = math.inf if max_energy_kwh is None else max_energy_kwh
-        key = (self._version, self._learnt, default, cap)
-        memo = self._trips_memo
-        if (
-            plugged
-            and memo is not None
-            and memo[0] == key
-            and self._trips_memo_ok(memo, now, horizon_end)
-        ):
+        key = (self._version, self._learnt, default, cap, None if plugged else self._last_unplug)
+        memo = self._trips_memo.get(plugged)
+        if memo is not None and memo[0] == key and self._trips_memo_ok(memo, now, horizon_end):
             return memo[-1]  # type: ignore[no-any-return]
-        deps = self.departures(now, horizon_end)
+        deps = all_deps = self.departures(now, horizon_end)
         # departures after the horizon bound the last arrival
         after = self.departures(horizon_end - timedelta(microseconds=1), horizon_end + timedelta(2))
         bounds = [d for d, _ in deps] + [d for d, _ in after[:1]]
         trips: list[Trip] = []
+        away_until: datetime | None = None  # while away: the memo holds while ``back`` is fixed
         if not plugged:
             left = self._last_unplug if self._last_unplug is not None else now_utc
             left = min(left, now_utc)
             wd = left.astimezone(self._tz).weekday()
-            back = max(left + self.typical_absence(wd), now_utc + timedelta(minutes=15))
+            expected = left + self.typical_absence(wd)
+            if self._last_unplug is not None and self._last_unplug <= now_utc:
+                away_until = expected - timedelta(minutes=15)
+            back = max(expected, now_utc + timedelta(minutes=15))
             k = sum(1 for b in bounds if b <= back)  # departures while still away do not happen
             deps, bounds = deps[k:], bounds[k:]
             energy = min(self.typical_energy_kwh(wd, default), cap)
@@ -410,23 +409,28 @@ class DepartureSchedule:
             energy = min(self.typical_energy_kwh(wd, default), cap)
             trips.append(Trip(dep, back, energy, target))
         out = tuple(trips)
-        if plugged:
-            self._trips_memo = self._trips_window(key, now, horizon_end, deps, after, out)
+        if plugged or away_until is not None:
+            self._trips_memo[plugged] = self._trips_window(
+                key, now, horizon_end, all_deps, after, away_until, out
+            )
+        else:
+            self._trips_memo.pop(plugged, None)
         return out
 
     def _trips_window(
         self, key: tuple[Any, ...], now: datetime, end: datetime,
         deps: list[tuple[datetime, float]], after: list[tuple[datetime, float]],
-        out: tuple[Trip, ...],
+        away_until: datetime | None, out: tuple[Trip, ...],
     ) -> tuple[Any, ...]:  # fmt: skip
-        """Where a plugged-in car's trips stay the same: the departures inside the horizon and
-        the first one after it (which bounds the last arrival) must not change.
+        """Where the trips stay the same: the departures inside the horizon and the first one
+        after it (which bounds the last arrival) must not change.
 
         With ``d1``/``dl`` the first/last departure in ``(now, end)`` and ``D`` the first at
         or after ``end``: for a later ``(t, e)`` the trips are the same while ``t < d1``,
         ``dl < e <= D``, and ``D`` stays inside (or outside) the two days the horizon looks
         beyond its end. Without a departure in those two days ``D`` is looked up further
-        (a lower bound when none is within two weeks).
+        (a lower bound when none is within two weeks). While the car is away, also while
+        ``t <= away_until``: its expected return is not yet pushed on by ``t``.
         """
         two_days = timedelta(2)
         if after:
@@ -438,13 +442,15 @@ class DepartureSchedule:
             inside = False
         leave = deps[0][0] if deps else None
         last = deps[-1][0] if deps else None
-        return (key, now, leave, last, first_after, inside, out)
+        return (key, now, leave, last, first_after, inside, away_until, out)
 
     @staticmethod
     def _trips_memo_ok(memo: tuple[Any, ...], now: datetime, end: datetime) -> bool:
-        """Whether :meth:`_trips_window`'s memo answers ``trips(now, end)`` (plugged in)."""
-        _, t0, leave, last, first_after, inside, _ = memo
+        """Whether :meth:`_trips_window`'s memo answers ``trips(now, end)``."""
+        _, t0, leave, last, first_after, inside, away_until, _ = memo
         if now < t0 or (leave is not None and now >= leave):
+            return False
+        if away_until is not None and now > away_until:
             return False
         if (last is not None and end <= last) or end > first_after:
             return False

@@ -1,5 +1,6 @@
-"""A plugged-in car's trips are memoised until a departure leaves or enters the horizon
-(issue 19): every memoised answer must equal a fresh schedule's, whatever moves."""
+"""A car's trips are memoised until a departure leaves or enters the horizon (or, while it is
+away, until its expected return moves with now); issue 19. Every memoised answer must equal a
+fresh schedule's, whatever moves."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ WEEKDAYS = {d: (time(7, 30), 0.8) for d in range(5)}
 
 def fresh_trips(sched: DepartureSchedule, now: datetime, end: datetime) -> tuple[Trip, ...]:
     """The same call without any memo (the memo is dropped first)."""
-    sched._trips_memo = None
+    sched._trips_memo = {}
     return sched.trips(now, end, energy_kwh_default=8.0, plugged=True, max_energy_kwh=60.0)
 
 
@@ -46,9 +47,9 @@ def test_memoised_trips_equal_fresh_ones_over_ten_days(
         else:  # prices known to the next day's midnight, the horizon shrinking until noon
             day = now.astimezone(BXL).date() + timedelta(days=1 if now.hour < 12 else 2)
             end = datetime(day.year, day.month, day.day, tzinfo=BXL)
-        before = memo._trips_memo
+        before = memo._trips_memo.get(True)
         got = memo_trips(memo, now, end)
-        hits += memo._trips_memo is before
+        hits += memo._trips_memo.get(True) is before
         assert got == fresh_trips(twin, now, end), (now, end)
     assert hits > 500  # the memo is used, not just rebuilt every time
 
@@ -108,9 +109,9 @@ def test_memoised_trips_equal_fresh_ones_when_the_horizon_shrinks_and_grows(seed
     for _ in range(1500):
         now += timedelta(minutes=rng.choice([0, 5, 15, 15, 60]))
         end = now + timedelta(minutes=15 * rng.randint(4, 384))
-        before = memo._trips_memo
+        before = memo._trips_memo.get(True)
         got = memo_trips(memo, now, end)
-        hits += memo._trips_memo is before
+        hits += memo._trips_memo.get(True) is before
         assert got == fresh_trips(twin, now, end), (now, end)
     assert hits > 100
 
@@ -135,3 +136,57 @@ def test_the_plan_site_moves_a_departure_early_only_while_that_is_still_ahead() 
     assert seen == [dep - margin, dep]
     again = core._plan_site(dep - margin + timedelta(minutes=6), 96, state)
     assert again is core._plan_site(dep - margin + timedelta(minutes=7), 96, state)
+
+
+def away(sched: DepartureSchedule, now: datetime, end: datetime, fresh: bool) -> tuple[Trip, ...]:
+    if fresh:
+        sched._trips_memo = {}
+    return sched.trips(now, end, energy_kwh_default=8.0, plugged=False, max_energy_kwh=60.0)
+
+
+@pytest.mark.parametrize("horizon_h", [12, 48])
+def test_an_away_cars_trips_follow_its_return_and_the_horizon(horizon_h: int) -> None:
+    """Away 9 h (the default): the memo holds until 15 min before the expected return, then
+    the return moves with now; a plug-in forgets the unplug (no memo of the old one)."""
+    memo = DepartureSchedule(WEEKDAYS, "Europe/Brussels")
+    twin = DepartureSchedule(WEEKDAYS, "Europe/Brussels")
+    left = datetime(2026, 1, 13, 7, 30, tzinfo=BXL)
+    for s in (memo, twin):
+        s.observe_unplug(left)
+    hits = 0
+    for q in range(14 * 12):  # 5-minute ticks over 14 h: past the expected return at 16:30
+        now = left + timedelta(minutes=5 * q)
+        end = now + timedelta(hours=horizon_h)
+        before = memo._trips_memo.get(False)
+        got = away(memo, now, end, False)
+        hits += memo._trips_memo.get(False) is before
+        assert got == away(twin, now, end, True), now
+        assert got[0].depart == left and got[0].arrive >= now + timedelta(minutes=15)
+    assert hits > 80
+    back = left + timedelta(hours=2)
+    for s in (memo, twin):
+        s.observe_plug(back)  # no unplug seen since: the trip under way now starts now
+    later = back + timedelta(minutes=5)
+    got = away(memo, later, later + timedelta(hours=horizon_h), False)
+    assert got == away(twin, later, later + timedelta(hours=horizon_h), True)
+    assert got[0].depart == later
+
+
+def test_a_quick_replug_that_learns_nothing_still_moves_the_trip_under_way() -> None:
+    """A second unplug of the day plugged back within 10 min changes neither the version nor
+    what was learnt, only the last unplug: the trip under way then starts at now."""
+    memo = DepartureSchedule(WEEKDAYS, "Europe/Brussels")
+    twin = DepartureSchedule(WEEKDAYS, "Europe/Brussels")
+    day = datetime(2026, 1, 13, tzinfo=BXL)
+    for s in (memo, twin):
+        s.observe_unplug(day + timedelta(hours=7, minutes=30))
+        s.observe_plug(day + timedelta(hours=17))
+        s.observe_unplug(day + timedelta(hours=18))  # a second trip that day
+    for minutes in (5, 7, 10, 15, 20):
+        now = day + timedelta(hours=18, minutes=minutes)
+        if minutes == 7:
+            for s in (memo, twin):
+                s.observe_plug(now)  # back after 7 min: nothing learnt
+        end = now + timedelta(hours=24)
+        got = away(memo, now, end, False)
+        assert got == away(twin, now, end, True), now
