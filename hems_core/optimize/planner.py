@@ -22,7 +22,7 @@ from .backends import (
 )
 from .inputs import STEP_H, FloatArray, Inputs, State, local_calendar
 from .plan import Plan, SolverStats, build_plan
-from .problem import IntArray, Numbers, Structure
+from .problem import IntArray, Numbers, Structure, _any
 from .tiers import DEFAULT_TIERS, Tiers, aggregate
 
 #: A step moving energy both ways by more than this (kWh) triggers the exact MILP fallback
@@ -343,7 +343,9 @@ class Planner:
         # Per-step limits alone would let a forecast sit 0.1 kW higher for two days (kWh that
         # a re-solve would plan for): bound the running sum too.
         net = (inputs.load_kw - inputs.pv_kw) - (b.load_kw[k:] - b.pv_kw[k:])
-        if float(np.max(np.abs(np.cumsum(net)), initial=0.0)) * STEP_H > th.shift_energy_kwh:
+        if float(np.maximum.reduce(np.abs(np.cumsum(net)), initial=0.0)) * STEP_H > (
+            th.shift_energy_kwh
+        ):
             return None
         s_prev = last.state
         if dict(state.ev_plugged) != dict(s_prev.ev_plugged):
@@ -365,15 +367,7 @@ class Planner:
                 return None
             if abs(soc_now - float(a.x[st.e.start + k - 1]) / st.capacity) > th.shift_soc:
                 return None
-        x = s.shift(a.x, k)
-        levels = {sl.start for sl in s.levels}
-        for start, length in s.var_series:
-            if length != s.steps:
-                continue
-            if start in levels:
-                x[start + m : start + length] = x[start + m - 1]
-            else:
-                x[start + m : start + length] = 0.0  # padding: no flows
+        x = s.tail(a.x, k, m)  # padding beyond m: levels hold, no flows
         for st in s.stores:
             if st.seg_e:
                 # DoD slices as a fresh solve starts them (filled from the deepest): the
@@ -493,16 +487,16 @@ class Planner:
         """Guarantee one direction per asset and step (see module docstring of backends)."""
         x = res.x.copy()
         pairs = [(s.imp, s.exp)] + [(st.ch, st.dis) for st in s.stores]
-        overlap = max(float(np.max(np.minimum(x[a], x[b]))) for a, b in pairs)
+        overlap = max(float(np.maximum.reduce(np.minimum(x[a], x[b]))) for a, b in pairs)
         # Burning energy through round-trip losses can only pay when a kWh has negative value
         # somewhere: negative prices, export worth more than import, or PV that may not be
         # curtailed. Otherwise an overlap is solver noise (first-order solvers at 1e-3).
         pv = self.site.pv
         burn_possible = bool(
-            np.any(inputs.import_price < 0)
-            or np.any(inputs.export_price < 0)
-            or np.any(inputs.export_price > inputs.import_price)
-            or (pv is not None and not pv.curtailable and bool(np.any(inputs.pv_kw > 0)))
+            _any(inputs.import_price < 0)
+            or _any(inputs.export_price < 0)
+            or _any(inputs.export_price > inputs.import_price)
+            or (pv is not None and not pv.curtailable and _any(inputs.pv_kw > 0))
         )
         if overlap > OVERLAP_KWH and burn_possible:
             t0 = time.perf_counter()
@@ -528,14 +522,28 @@ class Planner:
             m = np.maximum(m, 0.0)
             x[a] -= m
             x[b] -= m
-        for sl in [s.imp, s.over, s.exp, s.cur] + [p for st in s.stores for p in (st.ch, st.dis)]:
-            np.clip(x[sl], nums.lb[sl], nums.ub[sl], out=x[sl])
+        flows = [s.imp, s.over, s.exp, s.cur] + [p for st in s.stores for p in (st.ch, st.dis)]
+        for sl in _merged(flows):  # adjacent blocks clipped in one call: same values
+            v = x[sl]
+            np.minimum(np.maximum(v, nums.lb[sl]), nums.ub[sl], out=v)  # = np.clip, bit for bit
         return x, False, 0.0
 
 
+def _merged(slices: list[slice]) -> list[slice]:
+    """The same index ranges with adjacent ones joined (fewer numpy calls)."""
+    out: list[slice] = []
+    for sl in sorted(slices, key=lambda x: x.start):
+        if out and out[-1].stop == sl.start:
+            out[-1] = slice(out[-1].start, sl.stop)
+        else:
+            out.append(sl)
+    return out
+
+
 def _differs(a: FloatArray, b: FloatArray, tol: float) -> bool:
-    """Whether two series differ anywhere by more than ``tol``."""
-    return a.shape != b.shape or bool(np.max(np.abs(a - b), initial=0.0) > tol)
+    """Whether two series differ anywhere by more than ``tol`` (ufuncs called directly:
+    ``np.max`` dispatches in Python, and the reuse checks call this ~4 times a quarter)."""
+    return a.shape != b.shape or bool(np.maximum.reduce(np.abs(a - b), initial=0.0) > tol)
 
 
 def solve(site: Site, inputs: Inputs, state: State, backend: str | None = None) -> Plan:

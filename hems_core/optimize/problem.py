@@ -474,6 +474,7 @@ class Structure:
         #: Caches of :meth:`numbers` (see :meth:`_template`, :meth:`_quarter_offsets`).
         self._tmpl: tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray] | None = None
         self._qoff: IntArray | None = None
+        self._series: tuple[IntArray, IntArray, IntArray, NDArray[np.bool_]] | None = None
 
     def fits(self, site: Site) -> bool:
         """Whether ``site`` has this structure's :func:`structure_key` (for these steps).
@@ -671,7 +672,7 @@ class Structure:
                 nseg = len(st.seg_e)
                 width = cap / nseg
                 depth_edges = cap - width * np.arange(1, nseg + 1)
-                seg0 = np.clip(e0 - depth_edges, 0.0, width)
+                seg0 = _clip(e0 - depth_edges, 0.0, width)
                 for j in range(nseg):
                     lo[st.seg_rows[j].start] = seg0[j]
                 lb[st.seg_e[-1]] = np.minimum(0.0, lb[st.e])
@@ -1000,7 +1001,7 @@ class Structure:
         """
         if self.top is not None:
             return None
-        clipped = np.clip(x, nums.lb, nums.ub)
+        clipped = _clip(x, nums.lb, nums.ub)
         out = clipped.copy()
         lb, ub = nums.lb, nums.ub
         flow, charged = self._replay_stores(out, nums, None)
@@ -1009,7 +1010,7 @@ class Structure:
             # (the export row in flow terms). Where the replay discharges more, replay again
             # with discharge capped at the load plus what the first replay charges.
             load_e = nums.l[self.bal_rows] + nums.u[self.export_rows]
-            if np.any(-flow > load_e):
+            if _any(-flow > load_e):
                 out = clipped.copy()
                 flow, _ = self._replay_stores(out, nums, load_e + charged)
         # Grid: import (within and above the limit) - export - curtailment = load - pv + flows.
@@ -1043,10 +1044,10 @@ class Structure:
         act = self.A.dot(out)
         tol = 1e-7
         if (
-            np.any(act < nums.l - tol)
-            or np.any(act > nums.u + tol)
-            or np.any(out < lb - tol)
-            or np.any(out > ub + tol)
+            _any(act < nums.l - tol)
+            or _any(act > nums.u + tol)
+            or _any(out < lb - tol)
+            or _any(out > ub + tol)
         ):
             return None
         return out
@@ -1059,29 +1060,28 @@ class Structure:
         lb, ub = nums.lb, nums.ub
         flow = np.zeros(self.steps)
         charged = np.zeros(self.steps)
-        room = None if room is None else room.copy()
         for st in self.stores:
             assert st.dyn_rows is not None
-            ch, dis = out[st.ch].copy(), out[st.dis].copy()
+            ch, dis = out[st.ch], out[st.dis]  # views: replaced below, written back at the end
             ec, ed = st.eta_c, st.eta_d
             rhs = nums.l[st.dyn_rows]
             # Keep the solver's energies (departure targets, terminal value) and move the
             # residual of each dynamics row into that step's charge/discharge, then the grid.
-            e_s = np.clip(out[st.e], lb[st.e], ub[st.e])
+            e_s = _clip(out[st.e], lb[st.e], ub[st.e])
             need = e_s - np.concatenate([[0.0], e_s[:-1]]) - rhs
             delta = need - (ec * ch - dis / ed)
             up, down = np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
             less_dis = np.minimum(dis, up * ed)
             less_ch = np.minimum(ch, down / ec)
-            ch = np.clip(ch - less_ch + (up - less_dis / ed) / ec, lb[st.ch], ub[st.ch])
-            dis = np.clip(dis - less_dis + (down - less_ch * ec) * ed, lb[st.dis], ub[st.dis])
+            ch = _clip(ch - less_ch + (up - less_dis / ed) / ec, lb[st.ch], ub[st.ch])
+            dis = _clip(dis - less_dis + (down - less_ch * ec) * ed, lb[st.dis], ub[st.dis])
             if room is not None:
                 dis = np.minimum(dis, np.maximum(room, 0.0))
                 room = room - dis
             charged += ch
             e = np.cumsum(rhs + ec * ch - dis / ed)
             e_lo, e_hi = lb[st.e], ub[st.e]
-            if np.any(e > e_hi) or np.any(e < e_lo):
+            if _any(e > e_hi) or _any(e < e_lo):
                 ch_hi, dis_hi = ub[st.ch], ub[st.dis]
                 prev = 0.0
                 for k in range(self.steps):
@@ -1109,12 +1109,38 @@ class Structure:
             if st.seg_e:
                 resid = e - sum(out[se] for se in st.seg_e)
                 for se in st.seg_e:
-                    add = np.clip(resid, lb[se] - out[se], ub[se] - out[se])
+                    add = _clip(resid, lb[se] - out[se], ub[se] - out[se])
                     out[se] += add
                     resid -= add
         return flow, charged
 
     # ------------------------------------------------------------------ warm start
+    def tail(self, x: FloatArray, by: int, steps: int) -> FloatArray:
+        """``x`` moved ``by`` steps earlier and cut to ``steps`` real steps (``steps + by``
+        at most the structure's): the padding beyond holds levels at their last value and
+        no flows. Equal to :meth:`shift` followed by that padding, in a few numpy calls
+        (the shifted reuse takes it every quarter)."""
+        idx, base, j, level = self._series_parts()
+        out = x.copy()
+        out[idx] = x[base + np.minimum(j, steps - 1) + by]
+        out[idx[(j >= steps) & ~level]] = 0.0
+        return out
+
+    def _series_parts(self) -> tuple[IntArray, IntArray, IntArray, NDArray[np.bool_]]:
+        """(index, block start, step, is a level) of every entry of the full-length
+        per-step variable blocks (cached)."""
+        if self._series is None:
+            n = self.steps
+            levels = {sl.start for sl in self.levels}
+            blocks = [start for start, length in self.var_series if length == n]
+            k = np.arange(n, dtype=np.int64)
+            idx = np.concatenate([b + k for b in blocks]) if blocks else k[:0]
+            base = np.repeat(np.asarray(blocks, dtype=np.int64), n)
+            j = np.tile(k, len(blocks))
+            level = np.repeat(np.asarray([b in levels for b in blocks], dtype=bool), n)
+            self._series = (idx, base, j, level)
+        return self._series
+
     def shift(self, x: FloatArray, by: int, *, rows: bool = False) -> FloatArray:
         """Move every per-step block ``by`` steps earlier, repeating the last value."""
         out = x.copy()
@@ -1311,6 +1337,18 @@ class _TopLayout:
             lo[self.past_rows[m]] = past if m == 0 else 0.0
             lo[self.dayu_rows[m]] = np.where(days_used & (day_month == m), 0.0, -INF)
         return -price / tt.count * float(past.sum())
+
+
+def _clip(x: FloatArray, lo: FloatArray | float, hi: FloatArray | float) -> FloatArray:
+    """``np.clip(x, lo, hi)`` bit for bit (numpy computes ``min(max(x, lo), hi)``, tested)
+    without its Python-level dispatch (~4 us a call on these small arrays)."""
+    out: FloatArray = np.minimum(np.maximum(x, lo), hi)
+    return out
+
+
+def _any(mask: NDArray[np.bool_]) -> bool:
+    """``bool(np.any(mask))`` through the ufunc directly (no Python-level dispatch)."""
+    return bool(np.logical_or.reduce(mask))
 
 
 def _ev_schedule(

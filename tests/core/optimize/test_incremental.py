@@ -17,7 +17,8 @@ import pytest
 from hems_core.model import Site, Trip
 from hems_core.optimize import Inputs, State
 from hems_core.optimize.backends import HighsBackend, _member
-from hems_core.optimize.problem import Numbers, Structure
+from hems_core.optimize.planner import _merged
+from hems_core.optimize.problem import Numbers, Structure, _clip
 from hems_core.optimize.tiers import DEFAULT_TIERS, aggregate
 from hems_core.scenario import (
     DEFAULT_START,
@@ -150,3 +151,34 @@ def test_the_ring_permutation_and_its_inverse_match_the_block_rotation() -> None
         assert np.array_equal(inv[pos], np.arange(s.nvar))
         rpos = b._perm(s.row_series, s.nrow, rot)
         assert np.array_equal(b._inv_perm(s.row_series, s.nrow, rot)[rpos], np.arange(s.nrow))
+
+
+def test_clip_is_numpys_clip_bit_for_bit() -> None:
+    """Signed zeros and infinities included: ties must pick the same operand."""
+    rng = np.random.default_rng(2)
+    vals = np.array([0.0, -0.0, 1.0, -1.0, 2.0, np.inf, -np.inf, 0.5])
+    x, lo, hi = (rng.choice(vals, 5000) for _ in range(3))
+    assert _clip(x, lo, hi).tobytes() == np.clip(x, lo, hi).tobytes()
+    assert _clip(x, 0.0, hi).tobytes() == np.clip(x, 0.0, hi).tobytes()
+
+
+@pytest.mark.parametrize(("by", "steps"), [(1, 95), (3, 90), (16, 80), (2, 94)])
+def test_tail_equals_a_shift_with_its_padding(by: int, steps: int) -> None:
+    """The shifted reuse's start: the solution moved ``by`` steps, levels held and flows
+    zero beyond ``steps`` (what the planner did block by block before)."""
+    site = case_a_site(DEFAULT_START)
+    s = Structure(site, 96)
+    x = np.random.default_rng(by).normal(size=s.nvar)
+    ref = s.shift(x, by)
+    levels = {sl.start for sl in s.levels}
+    for start, length in s.var_series:
+        if length != s.steps:
+            continue
+        fill = ref[start + steps - 1] if start in levels else 0.0
+        ref[start + steps : start + length] = fill
+    assert s.tail(x, by, steps).tobytes() == ref.tobytes()
+
+
+def test_merged_joins_only_adjacent_ranges() -> None:
+    got = _merged([slice(4, 6), slice(0, 2), slice(2, 4), slice(8, 9)])
+    assert got == [slice(0, 6), slice(8, 9)]
