@@ -192,7 +192,7 @@ class Csc:
             object.__setattr__(self, "_cols", cols)
         out: FloatArray = np.bincount(
             self.indices, weights=self.data * x[cols], minlength=self.shape[0]
-        ).astype(np.float64)
+        ).astype(np.float64, copy=False)  # float64 already (weights): no copy
         return out
 
     def to_scipy(self) -> sp.csc_matrix:
@@ -562,7 +562,7 @@ class Structure:
             if m < n:
                 edges[m + 1 :] = edges[m]
             edges_m = edges[: m + 1]
-            dt: FloatArray = np.diff(edges).astype(np.float64)
+            dt: FloatArray = (edges[1:] - edges[:-1]).astype(np.float64)  # = np.diff
             dt /= 3600.0
         else:
             edges, dt = tiered_edges(inputs.start, np.asarray(self.quarters, dtype=np.int64))
@@ -1037,7 +1037,8 @@ class Structure:
         if var.shape[0]:
             out[var] = 0.0
             rest = self.A.dot(out)[row]
-            need = np.where(np.isfinite(nums.l[row]), (nums.l[row] - rest) / coef, -INF)
+            l_row = nums.l[row]
+            need = np.where(np.isfinite(l_row), (l_row - rest) / coef, -INF)
             least = lb.copy()
             np.maximum.at(least, var, need)
             out[var] = least[var]
@@ -1392,13 +1393,16 @@ def _ev_schedule(
             covering_now = True
             if plugged:
                 continue  # back early: the measured SoC already includes the trip
-        hit = (t1 > dep) & (t0 < arr)
+        k_arr = int(t0.searchsorted(arr, side="left"))
         if coarse is None:
-            av[hit] = 0.0
+            # Edges rise strictly: the steps overlapping the trip are one index range,
+            # from the first that ends after the departure to the first that starts at or
+            # after the arrival (the same steps as the mask below).
+            av[int(t1.searchsorted(dep, side="right")) : k_arr] = 0.0
         else:
+            hit = (t1 > dep) & (t0 < arr)
             av[hit & ~coarse] = 0.0
             away += np.where(coarse, np.maximum(0, np.minimum(t1, arr) - np.maximum(t0, dep)), 0)
-        k_arr = int(np.searchsorted(t0, arr, side="left"))
         if (
             coarse is not None
             and 0 < k_arr <= m
@@ -1409,7 +1413,7 @@ def _ev_schedule(
         if k_arr < m:
             trip_e[k_arr] += trip.energy_kwh
         if trip.target_soc is not None and dep > now:
-            k_dep = int(np.searchsorted(t1, dep, side="right")) - 1
+            k_dep = int(t1.searchsorted(dep, side="right")) - 1
             if coarse is not None and k_dep + 1 < m and coarse[k_dep + 1] and t0[k_dep + 1] < dep:
                 k_dep += 1  # leaves inside a coarse step: its end energy is the departure's
             if 0 <= k_dep < m:
