@@ -87,7 +87,8 @@ class Forecast:
             return None
         cut = slice(first, first + n)
         cap = None if self.import_cap_kw is None else self.import_cap_kw[cut]
-        if n > MAX_STEPS or now.utcoffset() is None:
+        # (the forecast does not check the cap's sign: a negative cap goes to Inputs' check)
+        if n > MAX_STEPS or now.utcoffset() is None or (cap is not None and cap.min() < 0):
             return Inputs(  # let Inputs say what is wrong
                 start=now,
                 import_price=self.import_price[cut],
@@ -110,7 +111,8 @@ def _checked_inputs(**values: Any) -> Inputs:
     """:class:`Inputs` from a :class:`Forecast`'s series without checking them again.
 
     The forecast holds read-only float copies it checked by the same rules (1-D, one length,
-    finite, load and PV >= 0), so slices of them are what ``Inputs`` would make of them; the
+    finite, load and PV >= 0; the caller checks the cap's sign), so slices of them are what
+    ``Inputs`` would make of them; the
     fields left out take their defaults. ``tests/core/control`` compares the result with
     ``Inputs(...)`` field by field (~25 us a plan request saved).
     """

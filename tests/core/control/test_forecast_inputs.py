@@ -55,3 +55,13 @@ def test_inputs_equal_what_inputs_itself_makes(cap: bool, minutes: int) -> None:
 def test_a_naive_now_is_still_refused_by_inputs() -> None:
     with pytest.raises(InputError):
         make(False).inputs(datetime(2026, 1, 13, 18, 0), 192)
+
+
+def test_a_negative_import_cap_is_still_refused_by_inputs() -> None:
+    fc = make(True)
+    bad = fc.import_cap_kw.copy()  # type: ignore[union-attr]
+    bad[50] = -1.0
+    neg = Forecast(T0, fc.import_price, fc.export_price, fc.load_kw, fc.pv_kw, import_cap_kw=bad)
+    assert neg.inputs(T0, 40) is not None  # the negative value is beyond these 40 steps
+    with pytest.raises(InputError, match="import_cap_kw"):
+        neg.inputs(T0, 192)
