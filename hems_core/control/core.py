@@ -872,7 +872,12 @@ class ControlCore:
                 self._island_limit_w = max(0.0, g.island_limit_w)
         self.grid_view = view = fuse_grid(g, t_s, cfg.grid_timeout_s, meter_ok and self._meter_new)
         low, ok = self._energy_levels()
-        restored = not self.shedder.shed and self._reserves_back()
+        # (only recovery asks whether everything is back; the check has no side effects)
+        restored = (
+            self.island.state is IslandState.RECOVERY
+            and not self.shedder.shed
+            and self._reserves_back()
+        )
         new = self.island.step(t_s, view, low_energy=low, energy_ok=ok, restored=restored)
         if new is None:
             end = self._outage_end_s
