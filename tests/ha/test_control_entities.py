@@ -207,7 +207,9 @@ async def test_plan_read_outs_and_the_departure_at_risk_event(
     control = entry.runtime_data.control
     assert control is not None and control.runtime is not None
     rt = control.runtime
-    control.async_set_forecast(_forecast())
+    # Two days of forecast, so the plan reaches tomorrow at any hour the test runs (one day
+    # ends at today's midnight when the test starts in the first quarter of a local day).
+    control.async_set_forecast(_forecast(192))
     await _until(lambda: _state(hass, "sensor.home_status") == "following_plan", 20)
     await _until(lambda: _state(hass, "sensor.car_planned_power_now") != "unknown", 5)
 
