@@ -30,6 +30,7 @@ glue gets from the recorder), output is a :class:`~hems_core.forecast.types.Quan
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -243,6 +244,77 @@ def _column_quantiles(v: FloatArray, w: FloatArray) -> FloatArray:
     return out
 
 
+def _profile_columns(vals: FloatArray, sw: FloatArray, k: int, cols: IntArray) -> FloatArray:
+    """Quantiles (3 × len(cols)) of the profile columns ``cols`` from the sample rows ``vals``.
+
+    Column c's samples are every row's quarters c-k..c+k, laid out offset-major (offset j, row r
+    at j·n + r) with weights ``sw`` in the same layout; a missing or out-of-day quarter is inf
+    with no weight. Each column is sorted on its own, so any subset of columns gives the same
+    numbers as all 96 (what the incremental memo relies on).
+    """
+    n = vals.shape[0]
+    offs = np.arange(-k, k + 1)
+    idx = cols[:, None] + offs[None, :]
+    inside = (idx >= 0) & (idx < QUARTERS_PER_DAY)
+    sv = vals.T[np.clip(idx, 0, QUARTERS_PER_DAY - 1)]  # columns × offsets × rows
+    sv[~inside] = np.inf
+    sv = sv.reshape(cols.size, (2 * k + 1) * n)
+    finite = np.isfinite(sv)
+    sv[~finite] = np.inf
+    return _column_quantiles(sv, np.where(finite, sw[None, :], 0.0))
+
+
+#: Last profile per (target day, origin day, neighbour quarters): (sample rows, weights,
+#: quantiles). Bounded; see :func:`_profile_quantiles`.
+_PROFILE_MEMO: dict[tuple[int, int, int], tuple[FloatArray, FloatArray, FloatArray]] = {}
+_PROFILE_MEMO_MAX: Final = 16
+#: Guards the memo's dict: Home Assistant's executor and threaded Dask workers share it.
+_PROFILE_LOCK: Final = threading.Lock()
+_ALL_COLUMNS: Final = np.arange(QUARTERS_PER_DAY, dtype=np.int64)
+
+
+def _profile_quantiles(
+    target_day: int, origin_day: int, vals: FloatArray, sw: FloatArray, k: int
+) -> FloatArray:
+    """:func:`_profile_columns` of all 96 columns, recomputing only what changed since last time.
+
+    The backtest (and Home Assistant, once an hour) asks for the same target days from the
+    same origin day again and again; between two such calls only the origin day's newly
+    measured quarters differ, and a column depends only on the quarters within ``k`` of it. So
+    the last result is kept per (target day, origin day) together with the exact samples and
+    weights it came from: any cell that differs now (new measurements, a revised or deleted
+    history value) marks the columns within ``k`` of it for recomputation, the rest is reused;
+    different weights or row counts recompute everything. The numbers are the same as from
+    scratch (each column is its own sort), only cheaper; the memo is checked by content, never
+    by identity, and holds at most :data:`_PROFILE_MEMO_MAX` entries.
+    """
+    key = (target_day, origin_day, k)
+    with _PROFILE_LOCK:
+        have = _PROFILE_MEMO.get(key)
+    if have is not None and have[0].shape == vals.shape and np.array_equal(have[1], sw):
+        old_vals, _, old_q = have
+        changed = (old_vals != vals) & ~(np.isnan(old_vals) & np.isnan(vals))
+        cells = np.flatnonzero(changed.any(axis=0))
+        if cells.size == 0:
+            q = old_q
+        else:
+            near = np.zeros(QUARTERS_PER_DAY + 2 * k, dtype=bool)
+            for off in range(2 * k + 1):
+                near[cells + off] = True
+            cols = np.flatnonzero(near[k : k + QUARTERS_PER_DAY]).astype(np.int64)
+            q = old_q.copy()
+            q[:, cols] = _profile_columns(vals, sw, k, cols)
+    else:
+        q = _profile_columns(vals, sw, k, _ALL_COLUMNS)
+    q.flags.writeable = False
+    with _PROFILE_LOCK:
+        _PROFILE_MEMO.pop(key, None)
+        while len(_PROFILE_MEMO) >= _PROFILE_MEMO_MAX:
+            del _PROFILE_MEMO[next(iter(_PROFILE_MEMO))]
+        _PROFILE_MEMO[key] = (vals, sw, q)
+    return q.copy()
+
+
 def _day_profile(
     hist: _History, target_day: int, origin_day: int, origin_q: int, cfg: LoadForecastConfig
 ) -> tuple[FloatArray, FloatArray]:
@@ -265,24 +337,9 @@ def _day_profile(
     row_w = np.power(0.5, age / cfg.half_life_days) * _similarity(
         hist.daytype[rows - hist.first_day], target_type, cfg
     )
-    # Samples: every (row, neighbour offset) pair, laid out quarters × samples for the sort.
     k = cfg.neighbour_quarters
-    n = vals.shape[0]
-    vt = vals.T
-    sv = np.full((QUARTERS_PER_DAY, (2 * k + 1) * n), np.inf)
-    sw = np.empty((2 * k + 1) * n)
-    for j, off in enumerate(range(-k, k + 1)):
-        block = sv[:, j * n : (j + 1) * n]
-        if off < 0:
-            block[-off:] = vt[:off]
-        elif off > 0:
-            block[:-off] = vt[off:]
-        else:
-            block[:] = vt
-        sw[j * n : (j + 1) * n] = row_w * cfg.neighbour_weight ** abs(off)
-    finite = np.isfinite(sv)
-    sv[~finite] = np.inf
-    q = _column_quantiles(sv, np.where(finite, sw[None, :], 0.0))
+    sw = np.concatenate([row_w * cfg.neighbour_weight ** abs(off) for off in range(-k, k + 1)])
+    q = _profile_quantiles(target_day, origin_day, vals, sw, k)
     hdd = np.array([np.nan])
     if hist.day_temp is not None:
         t = hist.day_temp[rows - hist.first_day]

@@ -234,19 +234,23 @@ class Planner:
         nums = s.numbers(self.site, inputs, state)
         build_s += time.perf_counter() - t0
         quarter = int(nums.edges[1])
+        fresh = self._backend is None
+        backend = self._main(s)
         warm = None
+        warm_ok = False
         if self._prev is not None:
             q_prev, x_prev, y_prev = self._prev
             by = (quarter - q_prev) // STEP_S
-            if by >= 0:
+            # HiGHS hot-starts from its own basis on the ring and takes no point: the
+            # shifted one is built only for a backend that uses it (OSQP).
+            warm_ok = by >= 0
+            if warm_ok and not isinstance(backend, HighsBackend):
                 y = None
                 if y_prev is not None:
                     y = np.concatenate(
                         [s.shift(y_prev[: s.nrow], by, rows=True), s.shift(y_prev[s.nrow :], by)]
                     )
                 warm = (s.shift(x_prev, by), y)
-        fresh = self._backend is None
-        backend = self._main(s)
         if fresh:
             self._start_from_carry(s, backend, nums)
         res = backend.solve(nums, warm)
@@ -293,7 +297,7 @@ class Planner:
             build_time_s=build_s,
             objective=s.objective(x, nums),
             relaxed_objective=relaxed,
-            warm_started=warm is not None,
+            warm_started=warm_ok,
             milp_used=milp_used,
             fallback_from=fallback_from,
             variables=s.nvar,
