@@ -75,6 +75,8 @@ from .rules import (
     recovery_guard,
     safety_rules,
     smooth,
+    soak,
+    soak_export_w,
     soc_rules,
     surplus_charge_w,
 )
@@ -330,6 +332,7 @@ class ControlCore:
         self._last_meter_at_s: float | None = None
         self._meter_stamp: tuple[float, float] | None = None  # (stamp, first seen at)
         self._meter_new = False
+        self._soaked: dict[str, float] = {}  # W added per device by the last soak
         self._failsafe = False
         self._lost: set[str] = set()
         self._released = False
@@ -1211,6 +1214,7 @@ class ControlCore:
                 want = last.value or 0.0
             prop[follower].watts = want
             prop[follower].reason = "following the meter to the planned grid exchange"
+        self._soak(tick, prop, planned, follower, plan.grid_target_w(k))
         for name, w in prop.items():
             last = self._sent.get(name)
             last_w = last.value if last is not None and last.kind is CommandKind.POWER else None
@@ -1224,6 +1228,38 @@ class ControlCore:
                 allowed = self.peaks.allowed_import_w(now, budget_kw)
                 guard_peak(tick, prop, self.storages, allowed)
         return prop
+
+    def _soak(
+        self, tick: Tick, prop: Proposal, planned: Mapping[str, float], follower: str | None,
+        target_w: float,
+    ) -> None:  # fmt: skip
+        """Store PV the plan did not expect instead of exporting it (rules.soak).
+
+        Without a new meter reading the old one already holds the last soak, so it is held
+        rather than chased (as the follower does); a stale meter soaks nothing.
+        """
+        if not tick.meter_ok:
+            self._soaked = {}
+            return
+        skip = {n for n, p in planned.items() if p < 0}
+        if follower is not None:
+            skip.add(follower)
+        if self._meter_new:
+            self._soaked = soak(
+                tick, prop, self.storages, soak_export_w(tick, prop, target_w), skip
+            )
+            return
+        held: dict[str, float] = {}
+        for name, w_add in self._soaked.items():
+            w, s = prop.get(name), self.storages[name]
+            if w is None or name in skip or not controllable(s, tick.live.get(name)):
+                continue
+            take = min(w_add, s.max_charge_w - w.watts)
+            if take > 0:
+                w.watts += take
+                w.reason = "charging unplanned PV export"
+                held[name] = take
+        self._soaked = held
 
     def _follower(self, tick: Tick, planned: Mapping[str, float]) -> str | None:
         """The one device that follows the meter: configured, else the plan's discharger."""

@@ -131,6 +131,51 @@ def follow_meter(t: Tick, prop: Proposal, s: Storage, lv: Live, target_grid_w: f
     return min(max(want, low), s.max_charge_w)
 
 
+#: Unplanned export below this (W) is left alone: meter noise, not a PV surprise.
+SOAK_MIN_W = 50.0
+
+
+def soak_export_w(t: Tick, prop: Proposal, target_grid_w: float) -> float:
+    """Export (W) the proposal would send beyond what the plan wanted (0 if none).
+
+    The plan exports on purpose where it sells; PV above its forecast shows up as more export
+    than planned (or export where the plan imports). Measured against ``min(target, 0)``: a
+    planned import is never raised, only a surprise export is taken back.
+    """
+    extra = min(target_grid_w, 0.0) - predicted_grid_w(t, prop)
+    return extra if extra >= SOAK_MIN_W else 0.0
+
+
+def soak(
+    t: Tick, prop: Proposal, storages: dict[str, Storage], export_w: float, skip: set[str]
+) -> dict[str, float]:
+    """Charge ``export_w`` more into storage, the home battery first; returns W added per name.
+
+    Devices in ``skip`` (the meter follower, planned dischargers) keep their setpoint; a full
+    or offline device takes nothing. Stored surplus PV is worth more than its export price
+    under every tariff without net metering, and the next plan decides where it goes.
+    """
+    added: dict[str, float] = {}
+    order = sorted(storages, key=lambda n: storages[n].kind != "battery")
+    for name in order:
+        if export_w <= 0:
+            break
+        s, lv, w = storages[name], t.live.get(name), prop.get(name)
+        if name in skip or w is None or w.watts < 0 or not controllable(s, lv):
+            continue
+        assert lv is not None
+        if lv.soc is not None and lv.soc >= s.max_soc - 0.005:
+            continue
+        take = min(export_w, s.max_charge_w - w.watts)
+        if take <= 0:
+            continue
+        w.watts += take
+        w.reason = "charging unplanned PV export"
+        added[name] = take
+        export_w -= take
+    return added
+
+
 def guard_peak(
     t: Tick, prop: Proposal, storages: dict[str, Storage], allowed_import_w: float,
 ) -> None:  # fmt: skip
