@@ -26,7 +26,7 @@ from homeassistant.helpers.storage import Store
 from hems_core.config import SiteConfig, parse_config
 from hems_core.control import outlook
 from hems_core.control.core import CoreStatus
-from hems_core.control.planning import Forecast
+from hems_core.control.planning import Forecast, peak_margin_kw
 from hems_core.control.runtime import Runtime
 from hems_core.control.types import Event, Mode, StorageObs
 from hems_core.forecast import QuantileForecast
@@ -82,6 +82,7 @@ def forecast_from(
     """The core's Forecast from the coordinators' series, cut to what all of them cover.
 
     No prices, no plan (the core's rule-based fallback runs); a missing PV forecast is zero.
+    The peak margin comes from the load's p90 and the PV's p10 (the core's rule, not ours).
     """
     if import_price is None or export_price is None or load is None:
         return None
@@ -89,15 +90,19 @@ def forecast_from(
     imp = _from(*import_price, start)
     exp = _from(*export_price, start)
     ld = _from(load.start, load.p50, start)
-    pvk = np.zeros(len(ld)) if ld is not None else None
+    ld90 = _from(load.start, load.p90, start)
+    pvk = pv10 = np.zeros(len(ld)) if ld is not None else None
     if pv is not None and (p := _from(pv.start, pv.p50, start)) is not None:
-        pvk = p
-    if imp is None or exp is None or ld is None or pvk is None:
+        pvk, pv10 = p, _from(pv.start, pv.p10, start)
+    if imp is None or exp is None or ld is None or ld90 is None or pvk is None or pv10 is None:
         return None
     n = min(len(imp), len(exp), len(ld), len(pvk), PRICE_HORIZON_HOURS * 4)
     if n < 4:
         return None
-    return Forecast(start, imp[:n], exp[:n], ld[:n], pvk[:n], source="home_assistant")
+    margin = peak_margin_kw(ld[:n], ld90[:n], pvk[:n], pv10[:n])
+    return Forecast(
+        start, imp[:n], exp[:n], ld[:n], pvk[:n], source="home_assistant", peak_margin_kw=margin
+    )
 
 
 def site_config(raw: Mapping[str, Any]) -> SiteConfig:

@@ -259,11 +259,12 @@ class Forecaster:
         )
         self._corr: Any = None
         self._corr_day = -1
-        self._load_cache: tuple[int, FloatArray] | None = None
+        #: (hour, origin quarter, p50, p90) of the last load forecast: one per hour
+        self._load_cache: tuple[int, int, FloatArray, FloatArray] | None = None
         self.stamps = sc.t0_s + STEP_S * np.arange(sc.load_kw.shape[0], dtype=np.int64)
 
     def __call__(self, t_s: float) -> Any:
-        from ..control.planning import Forecast
+        from ..control.planning import Forecast, peak_margin_kw
         from ..forecast.load import forecast_load
         from ..forecast.pv import forecast_pv, learn_pv_correction
 
@@ -287,14 +288,16 @@ class Forecaster:
                 self.stamps[lo:i], sc.load_kw[lo:i] * 0.25, origin=q_s, horizon_steps=self.horizon,
                 tz=sc.tz, interval_s=STEP_S,
             )  # fmt: skip
-            self._load_cache = (hour, np.asarray(fc.p50))
-        off = (q_s - self._load_cache[0]) // STEP_S
-        load = self._load_cache[1][off : off + n]
-        if load.shape[0] < n:
-            load = np.asarray(np.concatenate([load, np.full(n - load.shape[0], float(load[-1]))]))
+            self._load_cache = (hour, q_s, np.asarray(fc.p50), np.asarray(fc.p90))
+        # offset from the quarter the cached forecast starts at (not the hour: the first
+        # call of an hour need not be its first quarter)
+        off = (q_s - self._load_cache[1]) // STEP_S
+        load = _held(self._load_cache[2][off : off + n], n)
+        load_p90 = _held(self._load_cache[3][off : off + n], n)
         pv: FloatArray
+        pv_p10: FloatArray
         if self.model is None:
-            pv = np.zeros(n, dtype=np.float64)
+            pv = pv_p10 = np.zeros(n, dtype=np.float64)
         else:
             day = q_s // 86400
             if day != self._corr_day:
@@ -304,11 +307,10 @@ class Forecaster:
                     interval_s=STEP_S,
                 )  # fmt: skip
                 self._corr_day = day
-            pv = np.asarray(
-                forecast_pv(
-                    start=q_s, steps=n, now=t_s, clearsky=self.model, correction=self._corr
-                ).p50
+            pvf = forecast_pv(
+                start=q_s, steps=n, now=t_s, clearsky=self.model, correction=self._corr
             )
+            pv, pv_p10 = np.asarray(pvf.p50), np.asarray(pvf.p10)
         return Forecast(
             start=datetime.fromtimestamp(q_s, UTC),
             import_price=sc.import_eur_kwh[i : i + n],
@@ -316,7 +318,16 @@ class Forecaster:
             load_kw=load,
             pv_kw=pv,
             source="forecast",
+            peak_margin_kw=peak_margin_kw(load, load_p90, pv, pv_p10),
         )
+
+
+def _held(values: FloatArray, n: int) -> FloatArray:
+    """``values`` cut or extended to ``n`` by holding the last one (a forecast made an hour
+    ago reaches up to three quarters less far)."""
+    if values.shape[0] >= n:
+        return values[:n]
+    return np.asarray(np.concatenate([values, np.full(n - values.shape[0], float(values[-1]))]))
 
 
 class CoreController:

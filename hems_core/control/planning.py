@@ -40,7 +40,11 @@ def _array(name: str, values: Any, n: int | None) -> FloatArray:
 
 @dataclass(frozen=True, eq=False)
 class Forecast:
-    """Prices (all-in EUR/kWh) and forecasts (mean kW) per clock quarter from ``start``."""
+    """Prices (all-in EUR/kWh) and forecasts (mean kW) per clock quarter from ``start``.
+
+    ``load_kw``/``pv_kw`` are medians; ``peak_margin_kw`` (optional, >= 0) is the headroom the
+    plan keeps under the month's peak for what the medians miss (:func:`peak_margin_kw`).
+    """
 
     start: datetime
     import_price: FloatArray
@@ -49,6 +53,7 @@ class Forecast:
     pv_kw: FloatArray
     import_cap_kw: FloatArray | None = None
     source: str = "forecast"
+    peak_margin_kw: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.start, datetime) or self.start.utcoffset() is None:
@@ -71,6 +76,11 @@ class Forecast:
         if self.import_cap_kw is not None:
             cap = _array("import_cap_kw", self.import_cap_kw, n)
             object.__setattr__(self, "import_cap_kw", cap)
+        if self.peak_margin_kw is not None:
+            margin = _array("peak_margin_kw", self.peak_margin_kw, n)
+            if margin.min() < 0:
+                raise ControlError("Forecast.peak_margin_kw must be >= 0")
+            object.__setattr__(self, "peak_margin_kw", margin)
 
     @property
     def end_s(self) -> int:
@@ -87,6 +97,7 @@ class Forecast:
             return None
         cut = slice(first, first + n)
         cap = None if self.import_cap_kw is None else self.import_cap_kw[cut]
+        margin = None if self.peak_margin_kw is None else self.peak_margin_kw[cut]
         # (the forecast does not check the cap's sign: a negative cap goes to Inputs' check)
         if n > MAX_STEPS or now.utcoffset() is None or (cap is not None and cap.min() < 0):
             return Inputs(  # let Inputs say what is wrong
@@ -96,6 +107,7 @@ class Forecast:
                 load_kw=self.load_kw[cut],
                 pv_kw=self.pv_kw[cut],
                 import_cap_kw=cap,
+                peak_margin_kw=margin,
             )
         return _checked_inputs(
             start=now.astimezone(UTC),
@@ -104,7 +116,23 @@ class Forecast:
             load_kw=self.load_kw[cut],
             pv_kw=self.pv_kw[cut],
             import_cap_kw=cap,
+            peak_margin_kw=margin,
         )
+
+
+def peak_margin_kw(load_p50: Any, load_p90: Any, pv_p50: Any, pv_p10: Any) -> FloatArray:
+    """Per-quarter headroom under the month's peak from the forecasts' quantiles (kW).
+
+    The plan is made on medians; a quarter where the load runs at its p90 and the PV at its
+    p10 imports ``(p90 - p50) + (p50 - p10)`` more than planned. The margin is that spread,
+    but never more than the import in that bad case (``p90 load - p10 PV``): where even poor
+    PV covers the load there is no peak to protect. Never negative.
+    """
+    l50, l90 = np.asarray(load_p50, dtype=np.float64), np.asarray(load_p90, dtype=np.float64)
+    p50, p10 = np.asarray(pv_p50, dtype=np.float64), np.asarray(pv_p10, dtype=np.float64)
+    spread = np.maximum(l90 - l50, 0.0) + np.maximum(p50 - p10, 0.0)
+    out: FloatArray = np.maximum(np.minimum(spread, l90 - p10), 0.0)
+    return out
 
 
 def _checked_inputs(**values: Any) -> Inputs:

@@ -153,9 +153,12 @@ class Inputs:
     ``import_price``/``export_price`` are all-in EUR/kWh (taxes, fees, VAT as applicable);
     ``load_kw``/``pv_kw`` are mean powers forecast for each step. ``import_cap_kw`` is an optional
     time-varying import cap (DSO dimming); ``temperature_factor`` multiplies the calendar-ageing
-    cost per step (1 = reference temperature). ``terminal_value_eur_per_kwh`` values energy left
-    in storage at the end (default: the lower quartile of import prices, i.e. what refilling
-    at a cheap time would cost).
+    cost per step (1 = reference temperature). ``peak_margin_kw`` is headroom kept under the
+    month's peak in each step (kW, >= 0): the load and PV forecasts are medians, and a plan that
+    fills the peak budget with the median leaves nothing for a kettle, so the planned import
+    plus the margin must fit under the peak it pays for. ``terminal_value_eur_per_kwh`` values
+    energy left in storage at the end (default: the lower quartile of import prices, i.e. what
+    refilling at a cheap time would cost).
     """
 
     start: datetime
@@ -166,6 +169,7 @@ class Inputs:
     import_cap_kw: FloatArray | None = None
     temperature_factor: FloatArray | None = None
     terminal_value_eur_per_kwh: float | None = None
+    peak_margin_kw: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if (
@@ -189,6 +193,9 @@ class Inputs:
         if self.temperature_factor is not None:
             tf = _series("temperature_factor", self.temperature_factor, n, nonneg=True)
             object.__setattr__(self, "temperature_factor", tf)
+        if self.peak_margin_kw is not None:
+            pm = _series("peak_margin_kw", self.peak_margin_kw, n, nonneg=True)
+            object.__setattr__(self, "peak_margin_kw", pm)
         tv = self.terminal_value_eur_per_kwh
         if tv is not None and (not isinstance(tv, int | float) or not math.isfinite(tv)):
             raise InputError("terminal_value_eur_per_kwh must be a finite number")

@@ -337,6 +337,7 @@ class Planner:
         for xo, yo in (
             (inputs.import_cap_kw, b.import_cap_kw),
             (inputs.temperature_factor, b.temperature_factor),
+            (inputs.peak_margin_kw, b.peak_margin_kw),
         ):
             if (xo is None) != (yo is None):
                 return None
@@ -432,6 +433,14 @@ class Planner:
         ):
             return None
         if (a.temperature_factor is None) != (b.temperature_factor is None):
+            return None
+        if (a.peak_margin_kw is None) != (b.peak_margin_kw is None):
+            return None
+        if (
+            a.peak_margin_kw is not None
+            and b.peak_margin_kw is not None
+            and _differs(a.peak_margin_kw, b.peak_margin_kw, th.power_kw)
+        ):
             return None
         if a.terminal_value_eur_per_kwh != b.terminal_value_eur_per_kwh:
             return None

@@ -703,10 +703,11 @@ class Structure:
             if not np.any(month_slot == 1) and not np.any(also_next):
                 ub[self.peak.start + 1] = pt.floor_kw
             const -= pt.eur_per_kw_month * float(peak_base.sum())
+            room = _margin_kwh(inputs.peak_margin_kw, dt, m)
             for mi, rows in enumerate(self.peak_rows):
-                prhs = np.where((month_slot == mi) | (also_next & (mi == 1)), 0.0, -INF)
+                prhs = np.where((month_slot == mi) | (also_next & (mi == 1)), room, -INF)
                 if month_slot[0] == mi:
-                    prhs[0] = state.quarter_import_kwh
+                    prhs[0] = state.quarter_import_kwh + room[0]
                 lo[rows] = prhs
         top_const = 0.0
         if self.top is not None:
@@ -921,10 +922,13 @@ class Structure:
                 ub[self.peak.start + 1] = pt.floor_kw
             q[self.peak] = pt.eur_per_kw_month
             const -= pt.eur_per_kw_month * float(peak_base.sum())
-            for m, rows in enumerate(self.peak_rows):
-                rhs = np.where((month_slot == m) | (also_next & (m == 1)), 0.0, -INF)
-                if month_slot[0] == m:
-                    rhs[0] = state.quarter_import_kwh
+            room = np.zeros(n)
+            if inputs.peak_margin_kw is not None:
+                room[:m] = inputs.peak_margin_kw * dt[:m]
+            for mslot, rows in enumerate(self.peak_rows):
+                rhs = np.where((month_slot == mslot) | (also_next & (mslot == 1)), room, -INF)
+                if month_slot[0] == mslot:
+                    rhs[0] = state.quarter_import_kwh + room[0]
                 lo[rows] = rhs
         top_const = 0.0
         if self.top is not None:
@@ -1338,6 +1342,15 @@ class _TopLayout:
             lo[self.past_rows[m]] = past if m == 0 else 0.0
             lo[self.dayu_rows[m]] = np.where(days_used & (day_month == m), 0.0, -INF)
         return -price / tt.count * float(past.sum())
+
+
+def _margin_kwh(margin_kw: FloatArray | None, dt: FloatArray, m: int) -> FloatArray:
+    """Peak headroom per step in kWh (``Inputs.peak_margin_kw`` times the step's hours);
+    0 without a margin and on the padding after the ``m`` real steps."""
+    room = np.zeros(dt.shape[0])
+    if margin_kw is not None:
+        room[:m] = margin_kw * dt[:m]
+    return room
 
 
 def _clip(x: FloatArray, lo: FloatArray | float, hi: FloatArray | float) -> FloatArray:

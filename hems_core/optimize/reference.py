@@ -123,7 +123,9 @@ def reference_solve(
         month, _, _ = local_calendar(pt.tz, nums.edges[:-1])
         slot = month - month[0]
         already = np.zeros(n)
-        already[0] = state.quarter_import_kwh
+        if inputs.peak_margin_kw is not None:
+            already[:] = np.asarray(inputs.peak_margin_kw) * nums.dt[:n]
+        already[0] += state.quarter_import_kwh
         for m in (0, 1):
             sel = np.flatnonzero(slot == m)
             if sel.size == 0:

@@ -107,6 +107,7 @@ def aggregate(inputs: Inputs, layout: tuple[int, ...]) -> Inputs:
         pv_kw=pv,
         import_cap_kw=cap,
         temperature_factor=mean(inputs.temperature_factor),
+        peak_margin_kw=mean(inputs.peak_margin_kw),
         # Computed from all quarters: a coarse step's mean would move the lower quartile.
         terminal_value_eur_per_kwh=inputs.terminal_value(),
     )

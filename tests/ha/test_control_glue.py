@@ -74,3 +74,20 @@ def test_the_status_word_puts_the_most_important_first(
     kw: dict[str, object], solving: bool, word: str
 ) -> None:
     assert status_of(_status(**kw), solving) == word
+
+
+def test_the_peak_margin_comes_from_the_quantiles() -> None:
+    """Load p90 over p50 plus PV p50 over p10, capped at the bad case's import (the core's
+    rule): at night the load's spread, in weak sun both spreads, in strong sun only what poor
+    PV would leave to import."""
+    prices = (T0, np.full(8, 0.3))
+    ones = np.ones(8)
+    load = QuantileForecast(T0, 0.6 * ones, 1.0 * ones, 1.8 * ones, ("test",) * 8)
+    pv_kw = np.r_[np.zeros(3), np.full(3, 1.0), np.full(2, 3.0)]
+    pv = QuantileForecast(T0, pv_kw / 2, pv_kw, pv_kw * 1.2, ("test",) * 8)
+    f = forecast_from(T0, prices, prices, load, pv)
+    assert f is not None and f.peak_margin_kw is not None
+    assert f.peak_margin_kw.tolist() == pytest.approx([0.8] * 3 + [1.3] * 3 + [0.3] * 2)
+    f = forecast_from(T0, prices, prices, load, None)  # no PV forecast: the load's spread
+    assert f is not None and f.peak_margin_kw is not None
+    assert f.peak_margin_kw.tolist() == pytest.approx([0.8] * 8)

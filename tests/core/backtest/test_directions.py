@@ -23,6 +23,7 @@ from hems_core.backtest.scenario import Scenario, load_scenario
 ROOT = Path(__file__).resolve().parents[3]
 NL = ROOT / "scenarios" / "nl-2027-v2h"
 SE = ROOT / "scenarios" / "se-effekt"
+BE = ROOT / "scenarios" / "be-flanders-capacity"
 STEP = 900.0
 
 
@@ -129,6 +130,40 @@ def test_nl_month_mpc_cheapest_and_wear_direction(nl_month: dict[str, Any]) -> N
 def test_nl_month_mpc_reaches_90_percent_of_the_oracle(nl_month: dict[str, Any]) -> None:
     """92 % measured over January 2025 (88 % before the core soaked unplanned PV export)."""
     assert _oracle_share(nl_month) >= 0.9
+
+
+@pytest.mark.slow
+def test_be_winter_mpc_cheapest_and_90_percent_of_the_oracle() -> None:
+    """be-flanders-capacity, 14 winter days: 91 % measured (80 % without the peak margin)."""
+    res = _run(BE, 14)
+    _mpc_le_every_baseline(res)
+    assert _oracle_share(res) >= 0.9
+
+
+@pytest.fixture(scope="module")
+def be_summer() -> dict[str, Any]:
+    return _run(BE / "summer.yaml", 14)
+
+
+BE_SUMMER_WHY = (
+    "measured over 14 summer days at 900 s: mpc EUR 69.80 vs smart_no_v2h 69.72 and 84 % of "
+    "the oracle's saving (88 % with perfect load/PV forecasts). The MPC discharges the car into "
+    "a 2.7 kW night spike (0.267 EUR/kWh) to hold the peak and recharges at 0.245; the month's "
+    "peak is set later at 3.39 kW by both anyway, so the wear (+0.13) outweighs the energy "
+    "saved (-0.08)"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=BE_SUMMER_WHY)
+def test_be_summer_mpc_costs_no_more_than_any_baseline(be_summer: dict[str, Any]) -> None:
+    _mpc_le_every_baseline(be_summer)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=BE_SUMMER_WHY)
+def test_be_summer_mpc_reaches_90_percent_of_the_oracle(be_summer: dict[str, Any]) -> None:
+    assert _oracle_share(be_summer) >= 0.9
 
 
 @pytest.mark.parametrize(

@@ -59,11 +59,12 @@ def _sequence(site: Site, n: int, quarters: int) -> list[tuple[Site, Inputs, Sta
             price = inputs.import_price.copy()
             price[5:9] += 0.4
             inputs = replace(inputs, import_price=price)
-        if k == 5:  # an import cap and a temperature factor
+        if k == 5:  # an import cap, a temperature factor and a peak margin
             inputs = replace(
                 inputs,
                 import_cap_kw=np.full(inputs.steps, 6.0),
                 temperature_factor=np.linspace(0.8, 1.3, inputs.steps, dtype=np.float64),
+                peak_margin_kw=np.linspace(1.5, 0.2, inputs.steps, dtype=np.float64),
             )
         site_k = site
         if k == 4:  # a new trip leaving soon (a changed site)
