@@ -46,7 +46,7 @@ def _handle(args: argparse.Namespace) -> int:
     The error is printed here rather than raised as ``CliError``: under ``python -m
     hems_core.cli`` the top-level module is ``__main__``, whose ``CliError`` is another class.
     """
-    from .scenario import ScenarioError
+    from ..scenario import ScenarioError
 
     bar = _Bar(args.progress or (sys.stderr.isatty() and not args.json))
     try:
@@ -75,7 +75,7 @@ def run_scenario(path: Path, args: argparse.Namespace, bar: Any) -> dict[str, An
     """One scenario: a plaza study or a closed-loop home backtest (+ the report if asked)."""
     import yaml
 
-    from .scenario import ScenarioError
+    from ..scenario import ScenarioError
 
     yaml_path = path / "scenario.yaml" if path.is_dir() else path
     try:
@@ -90,8 +90,8 @@ def run_scenario(path: Path, args: argparse.Namespace, bar: Any) -> dict[str, An
         from .outage import run_outage_day
 
         return run_outage_day(yaml_path)
+    from ..scenario import load_scenario
     from .runner import run_backtest
-    from .scenario import load_scenario
 
     sc = load_scenario(yaml_path)
     if args.days:

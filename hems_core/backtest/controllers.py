@@ -40,9 +40,9 @@ from ..model import (
     TopPeaksTariff,
     WearModel,
 )
+from ..scenario import EvSpec, FloatArray, Scenario
 from ..timegrid import STEP_S
 from .home import BATTERY, PV, Home
-from .scenario import EvSpec, FloatArray, Scenario
 
 _LOGGER = logging.getLogger(__name__)
 

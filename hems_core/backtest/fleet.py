@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario import Scenario, ScenarioError, load_scenario
+from ..scenario import Scenario, ScenarioError, load_scenario
 
 
 def variant(sc: Scenario, seed: int) -> Scenario:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .scenario import FloatArray
+from ..scenario import FloatArray
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 OUT = Path(__file__).resolve().parents[2] / "scenarios"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import Chemistry, WearModel
+from ..scenario import FloatArray, Scenario, Session
 from ..timegrid import STEP_S
-from .scenario import FloatArray, Scenario, Session
 
 BATTERY = "battery"
 PV = "pv"

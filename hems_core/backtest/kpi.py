@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from ..scenario import Scenario
 from ..timegrid import STEP_S
 from .home import Home
-from .scenario import Scenario
 
 
 def _local(sc: Scenario, n: int) -> tuple[list[tuple[int, int]], list[int], list[int]]:

@@ -25,10 +25,10 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from ..model import Chemistry, WearModel
+from ..scenario import FloatArray, Scenario
 from ..timegrid import STEP_S
 from .home import BATTERY, PV
 from .kpi import _local
-from .scenario import FloatArray, Scenario
 
 SHORTFALL_EUR_PER_KWH = 5.0
 FLOOR_EUR_PER_KWH = 0.5

@@ -41,9 +41,9 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from ..scenario import FloatArray, ScenarioError, read_series
 from ..timegrid import STEP_S
 from .oracle import _Lp
-from .scenario import FloatArray, ScenarioError, read_series
 
 npt_bool = npt.NDArray[np.bool_]  # the evening-window mask
 

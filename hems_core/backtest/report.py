@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario import Scenario
+from ..scenario import Scenario
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..scenario import Scenario, ScenarioError
 from ..timegrid import STEP_S
 from .controllers import ALL_CONTROLLERS, Controller, Replay, make_controller
 from .home import Home
 from .kpi import kpis
 from .oracle import solve_oracle
-from .scenario import Scenario, ScenarioError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -11,17 +11,17 @@ from typing import Any
 import numpy as np
 
 from ..model import Site
+from ..scenario import DEFAULT_START, case_a_site, case_b_site, case_state, receding_inputs
 from .backends import SolverError, available_backends, default_backend
 from .inputs import Inputs, State
 from .plan import Plan
 from .planner import Planner
-from .scenarios import DEFAULT_START, case_a_site, case_b_site, case_state, receding_inputs
 
 _COLD = """
 import sys, time
 t0 = time.perf_counter()
 from hems_core.optimize import Planner
-from hems_core.optimize.scenarios import DEFAULT_START, case_a_site, case_state, profile_inputs
+from hems_core.scenario import DEFAULT_START, case_a_site, case_state, profile_inputs
 site = case_a_site(DEFAULT_START)
 backend = sys.argv[1] or None
 plan = Planner(site, backend=backend).solve(profile_inputs(DEFAULT_START, 192, 0), case_state(site))

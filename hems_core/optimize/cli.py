@@ -51,7 +51,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..backtest.runner import run_backtest
-    from ..backtest.scenario import ScenarioError, load_scenario
+    from ..scenario import ScenarioError, load_scenario
 
     path = Path(args.scenario)
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hems_core.backtest.runner import run_backtest
-from hems_core.backtest.scenario import load_scenario
+from hems_core.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 NL = ROOT / "scenarios" / "nl-2027-v2h"

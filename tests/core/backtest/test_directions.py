@@ -18,7 +18,7 @@ from hems_core.backtest.controllers import Replay
 from hems_core.backtest.kpi import kpis
 from hems_core.backtest.oracle import solve_oracle
 from hems_core.backtest.runner import default_controllers, run_backtest, run_one
-from hems_core.backtest.scenario import Scenario, load_scenario
+from hems_core.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 NL = ROOT / "scenarios" / "nl-2027-v2h"

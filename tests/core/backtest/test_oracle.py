@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hems_core.backtest import oracle
-from hems_core.backtest.scenario import BatterySpec, Scenario, load_scenario
+from hems_core.scenario import BatterySpec, Scenario, load_scenario
 
 NEG = Path(__file__).resolve().parents[3] / "scenarios" / "negative-prices"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hems_core.backtest.home import Home
-from hems_core.backtest.scenario import ScenarioError, load_scenario
+from hems_core.scenario import ScenarioError, load_scenario
 
 NL = Path(__file__).resolve().parents[3] / "scenarios" / "nl-2027-v2h"
 

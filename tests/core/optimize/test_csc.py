@@ -62,7 +62,7 @@ def test_default_cold_solve_does_not_import_scipy() -> None:
     code = (
         "import sys\n"
         "from hems_core.optimize import Planner\n"
-        "from hems_core.optimize.scenarios import DEFAULT_START, case_a_site, case_state,"
+        "from hems_core.scenario import DEFAULT_START, case_a_site, case_state,"
         " profile_inputs\n"
         "site = case_a_site(DEFAULT_START)\n"
         "Planner(site).solve(profile_inputs(DEFAULT_START, 8, 0), case_state(site))\n"

@@ -12,7 +12,7 @@ import pytest
 from hems_core.optimize import Inputs, Plan, Planner, State
 from hems_core.optimize.backends import HighsBackend
 from hems_core.optimize.problem import Structure
-from hems_core.optimize.scenarios import (
+from hems_core.scenario import (
     DEFAULT_START,
     case_a_site,
     case_state,

@@ -19,13 +19,13 @@ from hems_core.optimize.bench import first_day_steps
 from hems_core.optimize.plan import Plan
 from hems_core.optimize.planner import ReuseThreshold
 from hems_core.optimize.problem import Structure
-from hems_core.optimize.scenarios import (
+from hems_core.optimize.tiers import DEFAULT_TIERS, Tiers, aggregate
+from hems_core.scenario import (
     DEFAULT_START,
     case_a_site,
     case_state,
     receding_inputs,
 )
-from hems_core.optimize.tiers import DEFAULT_TIERS, Tiers, aggregate
 
 QUARTERS_72H = 288
 

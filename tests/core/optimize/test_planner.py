@@ -15,7 +15,7 @@ from hems_core.optimize import InputError, Inputs, Planner, State, available_bac
 from hems_core.optimize.backends import HighsBackend
 from hems_core.optimize.inputs import local_calendar, step_edges
 from hems_core.optimize.problem import Structure
-from hems_core.optimize.scenarios import (
+from hems_core.scenario import (
     DEFAULT_START,
     case_a_site,
     case_b_site,
