@@ -261,12 +261,14 @@ class Forecaster:
         self._corr_day = -1
         #: (hour, origin quarter, p50, p90) of the last load forecast: one per hour
         self._load_cache: tuple[int, int, FloatArray, FloatArray] | None = None
+        #: ((correction day, solar day end), start quarter, p10/p50 rows) of the PV forecast
+        self._pv_cache: tuple[tuple[int, int], int, FloatArray] | None = None
         self.stamps = sc.t0_s + STEP_S * np.arange(sc.load_kw.shape[0], dtype=np.int64)
 
     def __call__(self, t_s: float) -> Any:
         from ..control.planning import Forecast, peak_margin_kw
         from ..forecast.load import forecast_load
-        from ..forecast.pv import forecast_pv, learn_pv_correction
+        from ..forecast.pv import forecast_pv, learn_pv_correction, solar_day_end_s
 
         sc = self.sc
         q_s = int(t_s) - int(t_s) % STEP_S
@@ -307,10 +309,20 @@ class Forecaster:
                     interval_s=STEP_S,
                 )  # fmt: skip
                 self._corr_day = day
-            pvf = forecast_pv(
-                start=q_s, steps=n, now=t_s, clearsky=self.model, correction=self._corr
-            )
-            pv, pv_p10 = np.asarray(pvf.p50), np.asarray(pvf.p10)
+            # The clear-sky fallback at a quarter depends only on the correction (learnt
+            # once a day) and on which solar day "now" is in: one forecast per such pair,
+            # a day longer than the horizon, sliced from then on (the same numbers).
+            key = (self._corr_day, solar_day_end_s(self.model, t_s))
+            got = self._pv_cache
+            off = 0 if got is None else (q_s - got[1]) // STEP_S
+            if got is None or got[0] != key or not 0 <= off <= got[2].shape[1] - n:
+                pvf = forecast_pv(
+                    start=q_s, steps=self.horizon + 96, now=t_s, clearsky=self.model,
+                    correction=self._corr,
+                )  # fmt: skip
+                got = self._pv_cache = (key, q_s, np.stack([pvf.p10, pvf.p50]))
+                off = 0
+            pv_p10, pv = got[2][0, off : off + n], got[2][1, off : off + n]
         return Forecast(
             start=datetime.fromtimestamp(q_s, UTC),
             import_price=sc.import_eur_kwh[i : i + n],

@@ -539,6 +539,13 @@ class PvSource:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def solar_day_end_s(clearsky: ClearSkyPv, now_s: float) -> int:
+    """Where "today" ends for the clear-sky fallback: the next local-solar midnight after now
+    (epoch s). Steps before it lean on today's clearness so far."""
+    shift = round(clearsky.longitude / 15.0 * 3600)
+    return int(((now_s + shift) // 86400 + 1) * 86400 - shift)
+
+
 def forecast_pv(
     *,
     start: TimestampLike,
@@ -594,9 +601,7 @@ def forecast_pv(
     gap = np.isnan(out[1])
     if np.any(gap):
         if clearsky is not None:
-            # "today" ends at the next local-solar midnight after now
-            shift = round(clearsky.longitude / 15.0 * 3600)
-            today_end = ((now_s + shift) // 86400 + 1) * 86400 - shift
+            today_end = solar_day_end_s(clearsky, now_s)
             cs = clearsky_forecast_kw(clearsky, s0, steps, corr, today_end=today_end)
             out[:, gap] = cs[:, gap]
             for i in np.flatnonzero(gap):

@@ -1,18 +1,20 @@
 """The backtest's fast load forecast gives the same numbers as the plain one (issue 19).
 
 The weighted-quantile sort now runs on quarters × samples with an unstable sort, and the backtest
-makes one load forecast per hour and slices it for the hour's quarters. Both are checked here
-against straightforward references, and the hourly reuse against peeking at the future.
+makes one load forecast per hour and one PV forecast per solar day and slices them. All are
+checked here against straightforward references, and the hourly reuse against peeking.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
+from hems_core.backtest.controllers import Forecaster
 from hems_core.forecast.load import (
     QUANTILES,
     LoadForecastConfig,
@@ -22,7 +24,10 @@ from hems_core.forecast.load import (
     _History,
     _similarity,
     _weighted_quantiles,
+    forecast_load,
 )
+from hems_core.forecast.pv import forecast_pv
+from hems_core.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 NL = ROOT / "scenarios" / "nl-2027-v2h"
@@ -95,3 +100,43 @@ def _row_weights(
     age = (origin_day - rows).astype(np.float64)
     sim = _similarity(hist.daytype[rows - hist.first_day], ttype, cfg)
     return np.asarray(np.power(0.5, age / cfg.half_life_days) * sim, dtype=np.float64)
+
+
+def _june_forecaster() -> tuple[Forecaster, int]:
+    sc = load_scenario(NL)
+    sc = dataclasses.replace(sc, start_s=sc.start_s + 160 * 86400, days=3)
+    return Forecaster(sc), sc.start_s
+
+
+def test_the_cached_pv_forecast_is_the_direct_one_every_quarter() -> None:
+    """One PV forecast per (correction day, solar day), sliced: the same numbers as asking
+    ``forecast_pv`` afresh at every quarter and at a mid-quarter event, across midnights."""
+    fc, t0 = _june_forecaster()
+    sunny = 0
+    for k in range(2 * 96):
+        t_s = t0 + 900 * k + (420 if k % 37 == 5 else 0)
+        got = fc(t_s)
+        n = got.pv_kw.shape[0]
+        want = forecast_pv(
+            start=t_s - t_s % 900, steps=n, now=t_s, clearsky=fc.model, correction=fc._corr
+        )
+        np.testing.assert_array_equal(got.pv_kw, want.p50)
+        sunny += int(want.p50.max() > 0)
+    assert sunny > 100  # the sun was up in most of these forecasts
+
+
+def test_the_hourly_load_forecast_is_sliced_from_the_quarter_it_was_made_at() -> None:
+    """A first call at :30 makes the hour's forecast from :30; :45 takes its second step."""
+    fc, t0 = _june_forecaster()
+    t30 = t0 + 2 * 900
+    fc(t30)
+    got = fc(t30 + 900)
+    sc = fc.sc
+    i = sc.index(t30)
+    lo = max(0, i - 57 * 96)
+    want = forecast_load(
+        fc.stamps[lo:i], sc.load_kw[lo:i] * 0.25, origin=t30, horizon_steps=fc.horizon,
+        tz=sc.tz, interval_s=900,
+    )  # fmt: skip
+    n = got.load_kw.shape[0]
+    np.testing.assert_array_equal(got.load_kw, np.asarray(want.p50)[1 : 1 + n])
