@@ -671,7 +671,7 @@ class Structure:
             if st.link_rows is not None:
                 nseg = len(st.seg_e)
                 width = cap / nseg
-                depth_edges = cap - width * np.arange(1, nseg + 1)
+                depth_edges = np.asarray(cap - width * np.arange(1, nseg + 1), dtype=np.float64)
                 seg0 = _clip(e0 - depth_edges, 0.0, width)
                 for j in range(nseg):
                     lo[st.seg_rows[j].start] = seg0[j]
@@ -880,7 +880,7 @@ class Structure:
                 width = cap / nseg
                 # Fill slices from the deepest: slice j (0 = shallowest) holds what lies above
                 # the depth j+1 edge.
-                depth_edges = cap - width * np.arange(1, nseg + 1)
+                depth_edges = np.asarray(cap - width * np.arange(1, nseg + 1), dtype=np.float64)
                 seg0 = np.clip(e0 - depth_edges, 0.0, width)
                 costs = w.dod_costs(cap)
                 for j in range(nseg):
