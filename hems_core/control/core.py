@@ -1245,21 +1245,10 @@ class ControlCore:
         if follower is not None:
             skip.add(follower)
         if self._meter_new:
-            self._soaked = soak(
-                tick, prop, self.storages, soak_export_w(tick, prop, target_w), skip
-            )
-            return
-        held: dict[str, float] = {}
-        for name, w_add in self._soaked.items():
-            w, s = prop.get(name), self.storages[name]
-            if w is None or name in skip or not controllable(s, tick.live.get(name)):
-                continue
-            take = min(w_add, s.max_charge_w - w.watts)
-            if take > 0:
-                w.watts += take
-                w.reason = "charging unplanned PV export"
-                held[name] = take
-        self._soaked = held
+            export_w, caps = soak_export_w(tick, prop, target_w), None
+        else:
+            export_w, caps = sum(self._soaked.values()), self._soaked
+        self._soaked = soak(tick, prop, self.storages, export_w, skip, caps)
 
     def _follower(self, tick: Tick, planned: Mapping[str, float]) -> str | None:
         """The one device that follows the meter: configured, else the plan's discharger."""

@@ -17,6 +17,7 @@ the proposal dictionary in place (a tick must cost microseconds, so no copies pe
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .settings import StorageSettings
@@ -147,13 +148,16 @@ def soak_export_w(t: Tick, prop: Proposal, target_grid_w: float) -> float:
 
 
 def soak(
-    t: Tick, prop: Proposal, storages: dict[str, Storage], export_w: float, skip: set[str]
-) -> dict[str, float]:
+    t: Tick, prop: Proposal, storages: dict[str, Storage], export_w: float, skip: set[str],
+    caps: Mapping[str, float] | None = None,
+) -> dict[str, float]:  # fmt: skip
     """Charge ``export_w`` more into storage, the home battery first; returns W added per name.
 
     Devices in ``skip`` (the meter follower, planned dischargers) keep their setpoint; a full
-    or offline device takes nothing. Stored surplus PV is worth more than its export price
-    under every tariff without net metering, and the next plan decides where it goes.
+    or offline device takes nothing; with ``caps`` a device takes at most its cap (and one
+    not named nothing): how the core holds the last soak between meter readings. Stored
+    surplus PV is worth more than its export price under every tariff without net metering,
+    and the next plan decides where it goes.
     """
     added: dict[str, float] = {}
     order = sorted(storages, key=lambda n: storages[n].kind != "battery")
@@ -167,6 +171,8 @@ def soak(
         if lv.soc is not None and lv.soc >= s.max_soc - 0.005:
             continue
         take = min(export_w, s.max_charge_w - w.watts)
+        if caps is not None:
+            take = min(take, caps.get(name, 0.0))
         if take <= 0:
             continue
         w.watts += take

@@ -424,23 +424,12 @@ class Planner:
         for x, y in ((a.load_kw, b.load_kw), (a.pv_kw, b.pv_kw)):
             if _differs(x, y, th.power_kw):
                 return None
-        if (a.import_cap_kw is None) != (b.import_cap_kw is None):
-            return None
-        if (
-            a.import_cap_kw is not None
-            and b.import_cap_kw is not None
-            and _differs(a.import_cap_kw, b.import_cap_kw, th.power_kw)
-        ):
-            return None
+        for xo, yo in ((a.import_cap_kw, b.import_cap_kw), (a.peak_margin_kw, b.peak_margin_kw)):
+            if (xo is None) != (yo is None):
+                return None
+            if xo is not None and yo is not None and _differs(xo, yo, th.power_kw):
+                return None
         if (a.temperature_factor is None) != (b.temperature_factor is None):
-            return None
-        if (a.peak_margin_kw is None) != (b.peak_margin_kw is None):
-            return None
-        if (
-            a.peak_margin_kw is not None
-            and b.peak_margin_kw is not None
-            and _differs(a.peak_margin_kw, b.peak_margin_kw, th.power_kw)
-        ):
             return None
         if a.terminal_value_eur_per_kwh != b.terminal_value_eur_per_kwh:
             return None
