@@ -130,6 +130,13 @@ class DevSite:
         states = self.dev.wait_loaded()
         assert states == {"mqtt": "loaded", "hems": "loaded"}, states
 
+    def core_command(self, device: str) -> dict[str, Any]:
+        """The control core's last command for ``device`` (value_w, source, reason), read from
+        the hems entry's diagnostics as a user would download them."""
+        entry = self.entries()["hems"]["entry_id"]
+        diag = self.api.call("GET", f"/api/diagnostics/config_entry/{entry}")
+        return dict(diag["data"]["control"]["core"]["devices"][device])
+
     def entries(self) -> dict[str, dict[str, Any]]:
         """Config entries by domain."""
         return {e["domain"]: e for e in self.api.call("GET", "/api/config/config_entries/entry")}

@@ -169,12 +169,20 @@ def test_boost_on_the_car_device_page_charges_the_simulated_car(
     )
     try:
         row.get_by_role("button", name=re.compile("^press$", re.I)).click()
-        after = wait_for(
-            "the simulated wallbox at full power after Boost",
-            lambda: (w := dev_site.wallbox_w()) >= 0.95 * 7400 and w,
-        )
+
+        # Full power, unless the house leaves less under the 1-phase 25 A connection (5.75 kW):
+        # then the core says so (source "fuse") and the box runs at what it allows.
+        def boosted() -> float | None:
+            w, cmd = dev_site.wallbox_w(), dev_site.core_command("Car")
+            if cmd["source"] == "boost" and w >= 0.95 * 7400:
+                return w
+            if cmd["source"] == "fuse" and w >= 0.95 * float(cmd["value_w"]) and w > before:
+                return w
+            return None
+
+        after = wait_for("the simulated wallbox at the boost's power", boosted)
         print(f"wallbox before Boost {before:.0f} W, after {after:.0f} W")
-        assert after - before >= 1000
+        assert after - before >= 500
         wait_for("Boost active on", lambda: dev_site.state(active)["state"] == "on")
         # what the user sees: the device page's Boost active row says so, the power follows
         page.locator("hui-generic-entity-row").filter(
